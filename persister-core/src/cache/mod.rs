@@ -1,0 +1,190 @@
+//! The cache of active commands, with an O(1) index per command and a byte cap.
+
+mod eviction;
+mod index;
+mod stats;
+
+use std::collections::HashMap;
+
+pub(crate) use eviction::Eviction;
+pub(crate) use index::ResourceIndex;
+pub use stats::CacheStats;
+
+use crate::model::FormaCommand;
+use crate::store::Completion;
+
+/// One cached command.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// The decoded command (the cache's copy; callers get clones).
+    pub(crate) command: FormaCommand,
+    /// (KSUID, operation) -> position.
+    pub(crate) index: ResourceIndex,
+    /// Completion record per position (D3).
+    completions: Vec<Completion>,
+    /// Number of positions whose record is `Pending`.
+    pending: usize,
+    /// The stored revision this entry reflects.
+    pub(crate) revision: i64,
+    /// JSON size of the body.
+    body_bytes: usize,
+    /// JSON size of the head.
+    head_bytes: usize,
+    /// JSON size of each resource update.
+    ru_bytes: Vec<usize>,
+    /// Logical clock of the last use, for LRU eviction.
+    last_used: u64,
+}
+
+impl Entry {
+    /// Builds an entry; `ru_bytes` and `completions` have one element per resource update.
+    pub(crate) fn new(
+        command: FormaCommand,
+        index: ResourceIndex,
+        completions: Vec<Completion>,
+        revision: i64,
+        (body_bytes, head_bytes): (usize, usize),
+        ru_bytes: Vec<usize>,
+    ) -> Self {
+        let pending = completions.iter().filter(|c| c.is_pending()).count();
+        Self {
+            command,
+            index,
+            completions,
+            pending,
+            revision,
+            body_bytes,
+            head_bytes,
+            ru_bytes,
+            last_used: 0,
+        }
+    }
+
+    /// The completion record of a position.
+    pub(crate) fn completion(&self, position: usize) -> Completion {
+        self.completions.get(position).copied().unwrap_or_default()
+    }
+
+    /// Records a completion for a position, keeping the pending count exact.
+    pub(crate) fn set_completion(&mut self, position: usize, completion: Completion) {
+        if let Some(slot) = self.completions.get_mut(position) {
+            if slot.is_pending() && !completion.is_pending() {
+                self.pending -= 1;
+            } else if !slot.is_pending() && completion.is_pending() {
+                self.pending += 1;
+            }
+            *slot = completion;
+        }
+    }
+
+    /// Completions still expected.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Records the new JSON sizes after a write.
+    pub(crate) fn set_sizes(
+        &mut self,
+        head_bytes: usize,
+        body_bytes: Option<usize>,
+        rows: &[(usize, usize)],
+    ) {
+        self.head_bytes = head_bytes;
+        if let Some(body_bytes) = body_bytes {
+            self.body_bytes = body_bytes;
+        }
+        for &(position, bytes) in rows {
+            if let Some(slot) = self.ru_bytes.get_mut(position) {
+                *slot = bytes;
+            }
+        }
+    }
+
+    /// The JSON size of the command.
+    pub(crate) fn bytes(&self) -> usize {
+        self.body_bytes + self.head_bytes + self.ru_bytes.iter().sum::<usize>()
+    }
+}
+
+/// Active commands by id, bounded in bytes.
+#[derive(Debug)]
+pub(crate) struct Cache {
+    entries: HashMap<String, Entry>,
+    max_bytes: usize,
+    clock: u64,
+    stats: CacheStats,
+}
+
+impl Cache {
+    /// An empty cache holding at most `max_bytes` of command JSON (at least one command).
+    pub(crate) fn new(max_bytes: usize) -> Self {
+        Self { entries: HashMap::new(), max_bytes, clock: 0, stats: CacheStats::default() }
+    }
+
+    /// True when `id` is cached (does not count as a use).
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.entries.contains_key(id)
+    }
+
+    /// The entry of `id`, marking it used.
+    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut Entry> {
+        self.clock += 1;
+        let clock = self.clock;
+        let entry = self.entries.get_mut(id)?;
+        entry.last_used = clock;
+        Some(entry)
+    }
+
+    /// Counts a lookup that found its entry.
+    pub(crate) fn record_hit(&mut self) {
+        self.stats.hits += 1;
+    }
+
+    /// Counts a lookup that had to load.
+    pub(crate) fn record_miss(&mut self) {
+        self.stats.misses += 1;
+        self.stats.loads += 1;
+    }
+
+    /// Caches `entry` under `id`, replacing any previous entry.
+    pub(crate) fn insert(&mut self, id: String, mut entry: Entry) {
+        self.clock += 1;
+        entry.last_used = self.clock;
+        self.entries.insert(id, entry);
+    }
+
+    /// Removes `id`, counting why.
+    pub(crate) fn evict(&mut self, id: &str, why: Eviction) -> Option<Entry> {
+        let entry = self.entries.remove(id)?;
+        match why {
+            Eviction::Final => self.stats.evicted_final += 1,
+            Eviction::Capacity => self.stats.evicted_capacity += 1,
+            Eviction::Error => self.stats.evicted_error += 1,
+            Eviction::Deleted => self.stats.evicted_deleted += 1,
+        }
+        Some(entry)
+    }
+
+    /// Evicts least recently used entries until the cache fits its byte cap.
+    pub(crate) fn enforce_cap(&mut self) {
+        let mut total: usize = self.entries.values().map(Entry::bytes).sum();
+        while total > self.max_bytes {
+            let Some(victim) =
+                self.entries.iter().min_by_key(|(_, e)| e.last_used).map(|(id, _)| id.clone())
+            else {
+                break;
+            };
+            if let Some(entry) = self.evict(&victim, Eviction::Capacity) {
+                total -= entry.bytes();
+            }
+        }
+    }
+
+    /// Current counters.
+    pub(crate) fn stats(&self) -> CacheStats {
+        let mut stats = self.stats;
+        stats.entries = self.entries.len() as u64;
+        stats.bytes = self.entries.values().map(|e| e.bytes() as u64).sum();
+        stats
+    }
+}

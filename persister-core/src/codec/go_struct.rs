@@ -1,0 +1,291 @@
+//! Declarative macros that give model types Go `encoding/json` behaviour.
+//!
+//! `go_struct!` writes a struct whose JSON form follows Go's rules: keys in declaration order,
+//! `omitempty` per field, case-insensitive key matching on decode (exact match first), `null`
+//! leaving a field at its zero value, last duplicate key wins, and unknown members kept in
+//! [`UnknownFields`](crate::UnknownFields) and written back after the known ones.
+//! `go_enum!` writes a string enum whose unknown spellings are a decode error naming the type.
+
+use serde::de::{self, MapAccess};
+
+use crate::model::{RawJson, Timestamp};
+
+/// How a model field is read from a JSON object and when `omitempty` drops it.
+pub(crate) trait GoField: Sized {
+    /// Reads the value of the current map entry.
+    fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error>;
+    /// Go's notion of an empty value for `omitempty`.
+    fn is_empty(&self) -> bool;
+}
+
+/// A map key read without copying when the input allows it.
+pub(crate) enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Fields where JSON `null` leaves the zero value, as Go does for non-pointer types.
+macro_rules! null_is_zero {
+    ($($ty:ty => |$v:ident| $empty:expr;)*) => {$(
+        impl $crate::codec::go_struct::GoField for $ty {
+            fn decode<'de, A: serde::de::MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+                Ok(map.next_value::<Option<$ty>>()?.unwrap_or_default())
+            }
+            fn is_empty(&self) -> bool {
+                let $v = self;
+                $empty
+            }
+        }
+    )*};
+}
+pub(crate) use null_is_zero;
+
+null_is_zero! {
+    String => |v| v.is_empty();
+    bool => |v| !*v;
+    u16 => |v| *v == 0;
+    i16 => |v| *v == 0;
+    i64 => |v| *v == 0;
+    Timestamp => |_v| false;
+    std::collections::BTreeMap<String, String> => |v| v.is_empty();
+}
+
+impl<T: de::DeserializeOwned> GoField for Vec<T> {
+    fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+        Ok(map.next_value::<Option<Vec<T>>>()?.unwrap_or_default())
+    }
+    fn is_empty(&self) -> bool {
+        Vec::is_empty(self)
+    }
+}
+
+/// A Go slice or map whose nil value is written as `null` (distinct from an empty one).
+impl<T: de::DeserializeOwned> GoField for Option<Vec<T>> {
+    fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+        map.next_value::<Option<Vec<T>>>()
+    }
+    fn is_empty(&self) -> bool {
+        self.as_ref().is_none_or(Vec::is_empty)
+    }
+}
+
+impl<K: Ord + de::DeserializeOwned, V: de::DeserializeOwned> GoField
+    for Option<std::collections::BTreeMap<K, V>>
+{
+    fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+        map.next_value()
+    }
+    fn is_empty(&self) -> bool {
+        self.as_ref().is_none_or(std::collections::BTreeMap::is_empty)
+    }
+}
+
+/// A Go `json.RawMessage`: `None` is nil; JSON `null` decodes to the raw value `null`.
+impl GoField for Option<RawJson> {
+    fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+        map.next_value::<RawJson>().map(Some)
+    }
+    fn is_empty(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// Declares a Go-shaped struct; see the module documentation.
+macro_rules! go_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $field:ident : $ty:ty => $key:literal $([$omit:ident])?,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            /// Members this version does not model, kept and written back after the known ones.
+            pub extra: $crate::model::UnknownFields,
+        }
+
+        impl $crate::codec::go_struct::GoField for $name {
+            fn decode<'de, A: serde::de::MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+                Ok(map.next_value::<Option<$name>>()?.unwrap_or_default())
+            }
+            fn is_empty(&self) -> bool {
+                false
+            }
+        }
+
+        impl $crate::codec::go_struct::GoField for Option<$name> {
+            fn decode<'de, A: serde::de::MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+                map.next_value::<Option<$name>>()
+            }
+            fn is_empty(&self) -> bool {
+                self.is_none()
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(None)?;
+                $(
+                    if $crate::codec::go_struct::go_struct!(@keep self.$field $(, $omit)?) {
+                        m.serialize_entry($key, &self.$field)?;
+                    }
+                )*
+                for (k, v) in self.extra.iter() {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(concat!("a JSON object for ", stringify!($name)))
+                    }
+                    #[allow(unused_mut, reason = "structs without fields do not mutate")]
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                        use $crate::codec::go_struct::GoField;
+                        let mut out = $name::default();
+                        while let Some(key) = map.next_key::<$crate::codec::go_struct::Key<'de>>()? {
+                            let key = key.as_str();
+                            $(
+                                if key == $key {
+                                    out.$field = GoField::decode(&mut map).map_err(|e| {
+                                        <A::Error as serde::de::Error>::custom(format_args!("{}: {}", $key, e))
+                                    })?;
+                                    continue;
+                                }
+                            )*
+                            $(
+                                if key.eq_ignore_ascii_case($key) {
+                                    out.$field = GoField::decode(&mut map).map_err(|e| {
+                                        <A::Error as serde::de::Error>::custom(format_args!("{}: {}", $key, e))
+                                    })?;
+                                    continue;
+                                }
+                            )*
+                            let value = map.next_value::<$crate::model::RawJson>()?;
+                            out.extra.insert(key, value);
+                        }
+                        Ok(out)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+    (@keep $v:expr) => { true };
+    (@keep $v:expr, omitempty) => { !$crate::codec::go_struct::GoField::is_empty(&$v) };
+}
+pub(crate) use go_struct;
+
+/// Declares a Go string enum; `""` is the `Unspecified` variant (Go's zero value).
+macro_rules! go_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum $name {
+            /// The empty string: Go's zero value, "not set".
+            #[default]
+            Unspecified,
+            $( $(#[$vmeta])* $variant, )*
+        }
+
+        impl $name {
+            /// Every value, `Unspecified` first.
+            pub const ALL: &'static [$name] = &[$name::Unspecified, $($name::$variant),*];
+
+            /// The exact string Go uses for this value.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $name::Unspecified => "",
+                    $( $name::$variant => $text, )*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::model::UnknownVariant;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    "" => Ok($name::Unspecified),
+                    $( $text => Ok($name::$variant), )*
+                    other => Err($crate::model::UnknownVariant {
+                        kind: stringify!($name),
+                        value: other.to_owned(),
+                    }),
+                }
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let key = $crate::codec::go_struct::Key::deserialize(d)?;
+                key.as_str().parse().map_err(<D::Error as serde::de::Error>::custom)
+            }
+        }
+
+        $crate::codec::go_struct::null_is_zero! {
+            $name => |v| *v == $name::Unspecified;
+        }
+    };
+}
+pub(crate) use go_enum;

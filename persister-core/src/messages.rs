@@ -1,0 +1,67 @@
+//! The messages the persister handles, and its acknowledgement.
+
+use crate::model::{Operation, ProgressResult, RawJson, ResourceUpdateState, Timestamp};
+
+/// A progress report for one resource update (`UpdateResourceProgress`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResourceProgress {
+    /// The command id.
+    pub command_id: String,
+    /// `formae://<ksuid>#`: the resource.
+    pub resource_uri: String,
+    /// The resource update's operation (not the plugin operation).
+    pub operation: Operation,
+    /// The resource update's new `StartTs` (applied even when zero).
+    pub resource_start_ts: Timestamp,
+    /// The resource update's new `ModifiedTs`, also the command's.
+    pub resource_modified_ts: Timestamp,
+    /// The resource update's new state.
+    pub resource_state: ResourceUpdateState,
+    /// The progress result; its `ResourceProperties` are hashed when written.
+    pub progress: ProgressResult,
+    /// New properties, when present (a raw `null` counts as present).
+    pub resource_properties: Option<RawJson>,
+    /// New read-only properties, when present.
+    pub resource_read_only_properties: Option<RawJson>,
+    /// New version, when non-empty.
+    pub version: String,
+}
+
+/// The completion of one resource update (`MarkResourceUpdateAsComplete`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResourceCompletion {
+    /// The command id.
+    pub command_id: String,
+    /// `formae://<ksuid>#`: the resource.
+    pub resource_uri: String,
+    /// The resource update's operation.
+    pub operation: Operation,
+    /// The final state.
+    pub final_state: ResourceUpdateState,
+    /// The resource update's new `StartTs`.
+    pub resource_start_ts: Timestamp,
+    /// The resource update's new `ModifiedTs`, also the command's.
+    pub resource_modified_ts: Timestamp,
+    /// New properties (hashed when written), when present.
+    pub resource_properties: Option<RawJson>,
+    /// New read-only properties (hashed when written), when present.
+    pub resource_read_only_properties: Option<RawJson>,
+    /// New version, when non-empty.
+    pub version: String,
+}
+
+/// What a message did. Every variant is a success; errors are [`Error`](crate::Error)s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Ack {
+    /// The message changed the command and the change is durable.
+    Applied,
+    /// The message had no effect by the rules (unknown key, final resource, canceled command,
+    /// duplicate completion, empty cancel); nothing was written.
+    Ignored,
+    /// The message made the command final: opaque values were hashed, the command stored and
+    /// evicted from the cache.
+    Finalized,
+    /// The message made a sync command final without changes: it was deleted.
+    Deleted,
+}

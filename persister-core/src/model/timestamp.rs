@@ -1,0 +1,100 @@
+//! [`Timestamp`]: a point in time with Go's JSON form.
+
+use std::fmt;
+
+use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, macros::datetime};
+
+/// A timestamp encoded as Go encodes `time.Time`: RFC 3339 with nanoseconds, trailing zeros of
+/// the fraction trimmed, `Z` for UTC. The zero value is `0001-01-01T00:00:00Z`.
+///
+/// The offset read from JSON is kept, so a value round-trips exactly.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    /// Go's zero time, `0001-01-01T00:00:00Z`.
+    pub const ZERO: Timestamp = Timestamp(datetime!(0001-01-01 0:00 UTC));
+
+    /// The current time in UTC.
+    pub fn now() -> Self {
+        Self(OffsetDateTime::now_utc())
+    }
+
+    /// Wraps a `time` value.
+    pub const fn from_datetime(t: OffsetDateTime) -> Self {
+        Self(t)
+    }
+
+    /// The `time` value.
+    pub const fn datetime(self) -> OffsetDateTime {
+        self.0
+    }
+
+    /// True for Go's zero time (whatever the offset).
+    pub fn is_zero(self) -> bool {
+        self.0 == Self::ZERO.0
+    }
+
+    /// Parses an RFC 3339 timestamp with 0 to 9 fraction digits.
+    ///
+    /// # Errors
+    /// A message naming the text when it is not RFC 3339.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        OffsetDateTime::parse(text, &Rfc3339)
+            .map(Self)
+            .map_err(|e| format!("invalid RFC 3339 timestamp {text:?}: {e}"))
+    }
+
+    /// Microseconds since the Unix epoch (UTC), for typed timestamp columns.
+    pub fn unix_micros(self) -> i64 {
+        let micros = self.0.unix_timestamp_nanos().div_euclid(1000);
+        // Years 1 to 9999 span about ±3e17 microseconds, far inside i64.
+        i64::try_from(micros).unwrap_or(if micros < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    /// The same instant in UTC.
+    pub fn to_utc(self) -> Self {
+        Self(self.0.to_offset(UtcOffset::UTC))
+    }
+}
+
+impl Default for Timestamp {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.format(&Rfc3339) {
+            Ok(s) => f.write_str(&s),
+            Err(_) => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl From<OffsetDateTime> for Timestamp {
+    fn from(t: OffsetDateTime) -> Self {
+        Self(t)
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = self.0.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let key = crate::codec::go_struct::Key::deserialize(d)?;
+        Self::parse(key.as_str()).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,226 @@
+//! Messages about resource updates: progress (D2), completion (D3), bulk marks (D4) and
+//! finalize-incomplete (D9).
+
+use super::Persister;
+use crate::error::{Error, Result};
+use crate::finalize;
+use crate::messages::{Ack, ResourceCompletion, ResourceProgress};
+use crate::model::{
+    CommandState, ResourceUpdateRef, ResourceUpdateState, Timestamp, ksuid_from_uri,
+};
+use crate::overall::overall_state;
+use crate::store::Completion;
+
+impl Persister {
+    /// Applies a progress report (`UpdateResourceProgress`, D2).
+    ///
+    /// Ignored when the command is Canceled or the resource update is final. Otherwise the
+    /// resource update takes the reported state, timestamps and progress result (its
+    /// `ResourceProperties` hashed), and the command's `ModifiedTs` is set, its `StartTs` if
+    /// zero, and its state moves from NotStarted to InProgress; progress never makes a command
+    /// final. An unknown (KSUID, operation) still updates the command.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) for an unknown command; codec and
+    /// store errors.
+    pub async fn update_progress(&mut self, msg: ResourceProgress) -> Result<Ack> {
+        let id = msg.command_id.as_str();
+        let fields = &self.config.opaque_fields;
+        let entry = super::entry(&mut self.cache, &*self.store, &mut self.codec, id).await?;
+        if entry.command.state == CommandState::Canceled {
+            return Ok(Ack::Ignored);
+        }
+        let position = entry.index.get(ksuid_from_uri(&msg.resource_uri), msg.operation);
+        let mut rows = Vec::new();
+        if let Some(p) = position {
+            let Some(ru) = entry.command.resource_updates.get_mut(p) else {
+                return Ok(Ack::Ignored);
+            };
+            if ru.state.is_final() {
+                return Ok(Ack::Ignored);
+            }
+            let names = finalize::opaque_names(&ru.resource, fields);
+            let mut progress = msg.progress;
+            finalize::hash_progress(&mut progress, &names)?;
+            ru.state = msg.resource_state;
+            ru.start_ts = msg.resource_start_ts;
+            ru.modified_ts = msg.resource_modified_ts;
+            let list = ru.progress_result.get_or_insert_with(Vec::new);
+            match list.iter_mut().find(|pr| pr.operation == progress.operation) {
+                Some(slot) => *slot = progress.clone(),
+                None => list.push(progress.clone()),
+            }
+            ru.most_recent_progress_result = progress;
+            if let Some(props) = msg.resource_properties {
+                ru.resource.properties = Some(props);
+            }
+            if let Some(props) = msg.resource_read_only_properties {
+                ru.resource.read_only_properties = Some(props);
+            }
+            if !msg.version.is_empty() {
+                ru.version = msg.version;
+            }
+            rows.push(p);
+        }
+        let command = &mut entry.command;
+        if command.start_ts.is_zero() {
+            command.start_ts = msg.resource_start_ts;
+        }
+        command.modified_ts = msg.resource_modified_ts;
+        if command.state == CommandState::NotStarted {
+            command.state = CommandState::InProgress;
+        }
+        self.commit(id, &rows, false).await?;
+        self.cache.enforce_cap();
+        Ok(Ack::Applied)
+    }
+
+    /// Applies a completion (`MarkResourceUpdateAsComplete`, D3).
+    ///
+    /// An unknown key, or a resource update whose completion already arrived or that a bulk
+    /// message made final, is ignored. Otherwise the resource update takes the final state,
+    /// timestamps, properties (hashed) and version, its completion is recorded, the command's
+    /// state is recomputed, and the command is finalized when final with nothing pending.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) for an unknown command; codec and
+    /// store errors.
+    pub async fn complete(&mut self, msg: ResourceCompletion) -> Result<Ack> {
+        let id = msg.command_id.as_str();
+        let fields = &self.config.opaque_fields;
+        let entry = super::entry(&mut self.cache, &*self.store, &mut self.codec, id).await?;
+        let Some(p) = entry.index.get(ksuid_from_uri(&msg.resource_uri), msg.operation) else {
+            return Ok(Ack::Ignored);
+        };
+        if !entry.completion(p).is_pending() {
+            return Ok(Ack::Ignored);
+        }
+        let Some(ru) = entry.command.resource_updates.get_mut(p) else {
+            return Ok(Ack::Ignored);
+        };
+        let names = finalize::opaque_names(&ru.resource, fields);
+        let mut properties = msg.resource_properties;
+        let mut read_only = msg.resource_read_only_properties;
+        finalize::hash_raw(&mut properties, &names, "ResourceProperties")?;
+        finalize::hash_raw(&mut read_only, &names, "ResourceReadOnlyProperties")?;
+        ru.state = msg.final_state;
+        ru.start_ts = msg.resource_start_ts;
+        ru.modified_ts = msg.resource_modified_ts;
+        if properties.is_some() {
+            ru.resource.properties = properties;
+        }
+        if read_only.is_some() {
+            ru.resource.read_only_properties = read_only;
+        }
+        if !msg.version.is_empty() {
+            ru.version = msg.version;
+        }
+        entry.set_completion(p, Completion::Completed);
+        entry.command.modified_ts = msg.resource_modified_ts;
+        entry.command.state = overall_state(&entry.command);
+        self.settle(id, vec![p], false).await
+    }
+
+    /// Marks resource updates Rejected (`MarkResourcesAsRejected`, D4).
+    ///
+    /// # Errors
+    /// As [`mark_failed`](Self::mark_failed).
+    pub async fn mark_rejected(
+        &mut self,
+        id: &str,
+        refs: &[ResourceUpdateRef],
+        modified_ts: Timestamp,
+    ) -> Result<Ack> {
+        self.bulk(id, refs, ResourceUpdateState::Rejected, modified_ts).await
+    }
+
+    /// Marks resource updates Failed (`MarkResourcesAsFailed`, D4).
+    ///
+    /// Unknown references and final resource updates are skipped; the others become Failed at
+    /// `modified_ts` and stop being pending. The command's `ModifiedTs` becomes `modified_ts`,
+    /// its state is recomputed, and it is finalized when final with nothing pending.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) for an unknown command; codec and
+    /// store errors.
+    pub async fn mark_failed(
+        &mut self,
+        id: &str,
+        refs: &[ResourceUpdateRef],
+        modified_ts: Timestamp,
+    ) -> Result<Ack> {
+        self.bulk(id, refs, ResourceUpdateState::Failed, modified_ts).await
+    }
+
+    /// Marks resource updates Canceled now, in UTC (`MarkResourcesAsCanceled`, D4).
+    ///
+    /// # Errors
+    /// As [`mark_failed`](Self::mark_failed).
+    pub async fn mark_canceled(&mut self, id: &str, refs: &[ResourceUpdateRef]) -> Result<Ack> {
+        self.bulk(id, refs, ResourceUpdateState::Canceled, Timestamp::now()).await
+    }
+
+    /// Cancels every resource update that is not final (`MarkCommandResourcesAsCanceled`).
+    /// When there is none, nothing is written.
+    ///
+    /// # Errors
+    /// As [`mark_failed`](Self::mark_failed).
+    pub async fn cancel_all(&mut self, id: &str) -> Result<Ack> {
+        let entry = self.entry(id).await?;
+        let refs: Vec<ResourceUpdateRef> = entry
+            .command
+            .resource_updates
+            .iter()
+            .filter(|ru| !ru.state.is_final())
+            .map(|ru| ResourceUpdateRef::new(ru.resource.uri(), ru.operation))
+            .collect();
+        if refs.is_empty() {
+            return Ok(Ack::Ignored);
+        }
+        self.bulk(id, &refs, ResourceUpdateState::Canceled, Timestamp::now()).await
+    }
+
+    /// Finalizes a command whose resource updates are all final (`FinalizeIncompleteCommand`,
+    /// D9), treating completions still pending as lost. Its state is recomputed and its
+    /// `ModifiedTs` set to now.
+    ///
+    /// # Errors
+    /// [`Error::NotAllFinal`] (nothing changed) while any resource update is not final;
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound); codec and store errors.
+    pub async fn finalize_incomplete(&mut self, id: &str) -> Result<Ack> {
+        let entry = self.entry(id).await?;
+        let not_final =
+            entry.command.resource_updates.iter().filter(|ru| !ru.state.is_final()).count();
+        if not_final > 0 {
+            return Err(Error::NotAllFinal { id: id.to_owned(), not_final });
+        }
+        entry.command.state = overall_state(&entry.command);
+        entry.command.modified_ts = Timestamp::now();
+        self.settle(id, Vec::new(), true).await
+    }
+
+    async fn bulk(
+        &mut self,
+        id: &str,
+        refs: &[ResourceUpdateRef],
+        state: ResourceUpdateState,
+        modified_ts: Timestamp,
+    ) -> Result<Ack> {
+        let entry = self.entry(id).await?;
+        let mut rows = Vec::new();
+        for r in refs {
+            let Some(p) = entry.index.get(ksuid_from_uri(&r.uri), r.operation) else { continue };
+            let Some(ru) = entry.command.resource_updates.get_mut(p) else { continue };
+            if ru.state.is_final() {
+                continue;
+            }
+            ru.state = state;
+            ru.modified_ts = modified_ts;
+            entry.set_completion(p, Completion::MadeFinalByBulk);
+            rows.push(p);
+        }
+        entry.command.modified_ts = modified_ts;
+        entry.command.state = overall_state(&entry.command);
+        self.settle(id, rows, false).await
+    }
+}

@@ -1,0 +1,150 @@
+//! [`MemoryStore`]: the reference implementation of [`CommandStore`], in memory.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use super::{
+    Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, StoreResult,
+    StoredCommand,
+};
+use crate::error::StoreError;
+
+/// An in-memory [`CommandStore`]: the reference for backends and a store for unit tests.
+///
+/// It follows the whole contract (atomic writes, revision fencing, ordered rows) and keeps
+/// nothing across process restarts.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    commands: Mutex<BTreeMap<String, StoredCommand>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, StoredCommand>> {
+        // A panic while holding the lock cannot leave a half-applied write: every write
+        // builds its new value first and swaps it in with one assignment.
+        self.commands.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every stored byte of every command, for tests that scan storage for secrets.
+    pub fn dump(&self) -> Vec<String> {
+        let map = self.lock();
+        map.values()
+            .flat_map(|c| {
+                [c.header.body.clone(), c.header.head.clone()]
+                    .into_iter()
+                    .chain(c.resource_updates.iter().map(|r| r.data.clone()))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl CommandStore for MemoryStore {
+    async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
+        let mut map = self.lock();
+        let id = command.header.id.clone();
+        if map.contains_key(&id) {
+            return Err(StoreError::AlreadyExists { id });
+        }
+        let mut seen = HashSet::new();
+        for ru in &command.resource_updates {
+            if !seen.insert((ru.ksuid.as_str(), ru.operation.as_str())) {
+                return Err(StoreError::DuplicateKey {
+                    id,
+                    ksuid: ru.ksuid.clone(),
+                    operation: ru.operation.clone(),
+                });
+            }
+        }
+        let mut command = command;
+        command.header.revision = 0;
+        command.resource_updates.sort_by_key(|r| r.position);
+        map.insert(id, command);
+        Ok(())
+    }
+
+    async fn apply(&self, checkpoint: Checkpoint) -> StoreResult<()> {
+        let mut map = self.lock();
+        let id = checkpoint.command_id;
+        let current = map.get(&id).ok_or_else(|| StoreError::NotFound { id: id.clone() })?;
+        if current.header.revision != checkpoint.expected_revision {
+            return Err(StoreError::Conflict {
+                id,
+                expected: checkpoint.expected_revision,
+                found: current.header.revision,
+            });
+        }
+        let mut next = current.clone();
+        let h = checkpoint.header;
+        next.header.state = h.state;
+        next.header.start_ts = h.start_ts;
+        next.header.modified_ts = h.modified_ts;
+        next.header.head = h.head;
+        if let Some(body) = h.body {
+            next.header.body = body;
+        }
+        next.header.revision = checkpoint.expected_revision + 1;
+        for row in checkpoint.resource_updates {
+            let slot =
+                next.resource_updates.iter_mut().find(|r| r.position == row.position).ok_or_else(
+                    || StoreError::Corrupt {
+                        id: id.clone(),
+                        field: format!("resource_updates[{}]", row.position),
+                        source: "no resource update row at this position".into(),
+                    },
+                )?;
+            slot.state = row.state;
+            slot.completion = row.completion;
+            slot.data = row.data;
+        }
+        map.insert(id, next);
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()> {
+        let mut map = self.lock();
+        let current = map.get(id).ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        if current.header.revision != expected_revision {
+            return Err(StoreError::Conflict {
+                id: id.to_owned(),
+                expected: expected_revision,
+                found: current.header.revision,
+            });
+        }
+        map.remove(id);
+        Ok(())
+    }
+
+    async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
+        Ok(self.lock().get(id).cloned())
+    }
+
+    async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
+        let map = self.lock();
+        let mut rows: Vec<CommandRow> =
+            map.values().map(|c| &c.header).filter(|h| filter.matches(h)).cloned().collect();
+        rows.sort_by(|a, b| b.start_ts.cmp(&a.start_ts).then_with(|| b.id.cmp(&a.id)));
+        if let Some(limit) = filter.limit {
+            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        }
+        Ok(rows)
+    }
+
+    async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
+        let map = self.lock();
+        let mut rows: Vec<&CommandRow> = map
+            .values()
+            .map(|c| &c.header)
+            .filter(|h| !FINAL_COMMAND_STATES.contains(&h.state.as_str()))
+            .collect();
+        rows.sort_by(|a, b| a.start_ts.cmp(&b.start_ts).then_with(|| a.id.cmp(&b.id)));
+        Ok(rows.into_iter().map(|h| h.id.clone()).collect())
+    }
+}

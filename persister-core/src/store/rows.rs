@@ -1,0 +1,179 @@
+//! Row types exchanged with a [`CommandStore`](super::CommandStore).
+
+/// The command states that are final; [`CommandStore::list_unfinished`](super::CommandStore::list_unfinished)
+/// lists commands in any other state.
+pub const FINAL_COMMAND_STATES: [&str; 3] = ["Success", "Failed", "Canceled"];
+
+/// Whether a resource update's completion has been recorded (decision D3).
+///
+/// Stored with the resource update row, outside its JSON, in the same transaction as the
+/// message that caused it. A resource update is *pending* while it is [`Completion::Pending`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Completion {
+    /// No completion has arrived and no bulk message made it final.
+    #[default]
+    Pending,
+    /// Its completion message arrived.
+    Completed,
+    /// A bulk reject, fail or cancel made it final.
+    MadeFinalByBulk,
+}
+
+impl Completion {
+    /// The integer stored in the `completion` column.
+    pub const fn code(self) -> i16 {
+        match self {
+            Self::Pending => 0,
+            Self::Completed => 1,
+            Self::MadeFinalByBulk => 2,
+        }
+    }
+
+    /// The value of a stored code, or `None` for an unknown code.
+    pub const fn from_code(code: i64) -> Option<Self> {
+        match code {
+            0 => Some(Self::Pending),
+            1 => Some(Self::Completed),
+            2 => Some(Self::MadeFinalByBulk),
+            _ => None,
+        }
+    }
+
+    /// True while a completion is still expected.
+    pub const fn is_pending(self) -> bool {
+        matches!(self, Self::Pending)
+    }
+}
+
+/// The header row of a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandRow {
+    /// The command id.
+    pub id: String,
+    /// The command kind (`apply`, `sync`, ...), for queries.
+    pub command: String,
+    /// The command state, for queries.
+    pub state: String,
+    /// The client id, for queries (`None` when empty).
+    pub client_id: Option<String>,
+    /// `StartTs` in microseconds since the Unix epoch, for queries and ordering.
+    pub start_ts: i64,
+    /// `ModifiedTs` in microseconds since the Unix epoch, for queries.
+    pub modified_ts: i64,
+    /// Incremented by every write; writes are conditional on it.
+    pub revision: i64,
+    /// JSON of the parts that never change after insert (may be rewritten at finalization).
+    pub body: String,
+    /// JSON of the mutable header fields (state, exact timestamps, target updates).
+    pub head: String,
+}
+
+/// One resource update row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceUpdateRow {
+    /// Position in the command's list, from 0; never changes.
+    pub position: i64,
+    /// The resource KSUID; never changes.
+    pub ksuid: String,
+    /// The operation; never changes.
+    pub operation: String,
+    /// The state, for queries.
+    pub state: String,
+    /// The completion record.
+    pub completion: Completion,
+    /// The resource update's JSON.
+    pub data: String,
+}
+
+/// A command as stored: header and resource updates ordered by position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCommand {
+    /// The header row.
+    pub header: CommandRow,
+    /// The resource update rows, ordered by position.
+    pub resource_updates: Vec<ResourceUpdateRow>,
+}
+
+/// New values for a command's mutable header columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderUpdate {
+    /// The command state.
+    pub state: String,
+    /// `StartTs` in microseconds.
+    pub start_ts: i64,
+    /// `ModifiedTs` in microseconds.
+    pub modified_ts: i64,
+    /// The head JSON.
+    pub head: String,
+    /// A new body, only when finalization rewrote it (hashing an older command's `Forma`).
+    pub body: Option<String>,
+}
+
+/// The write set of one message, applied atomically by [`CommandStore::apply`](super::CommandStore::apply).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The command id.
+    pub command_id: String,
+    /// The revision the writer read; the store's revision becomes this plus one.
+    pub expected_revision: i64,
+    /// The header's new mutable fields.
+    pub header: HeaderUpdate,
+    /// Changed resource update rows, matched by position (KSUID and operation never change).
+    pub resource_updates: Vec<ResourceUpdateRow>,
+}
+
+/// Which commands [`CommandStore::list`](super::CommandStore::list) returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListFilter {
+    /// Only commands in this state.
+    pub state: Option<String>,
+    /// Only commands of this client.
+    pub client_id: Option<String>,
+    /// Only commands of this kind.
+    pub command: Option<String>,
+    /// At most this many.
+    pub limit: Option<u32>,
+}
+
+impl ListFilter {
+    /// Every command.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Only commands in `state`.
+    #[must_use]
+    pub fn state(mut self, state: impl Into<String>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+
+    /// Only commands of `client_id`.
+    #[must_use]
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Only commands of kind `command`.
+    #[must_use]
+    pub fn command(mut self, command: impl Into<String>) -> Self {
+        self.command = Some(command.into());
+        self
+    }
+
+    /// At most `limit` commands.
+    #[must_use]
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// True when `row` passes the filter (limit aside).
+    pub fn matches(&self, row: &CommandRow) -> bool {
+        self.state.as_ref().is_none_or(|s| *s == row.state)
+            && self.client_id.as_ref().is_none_or(|c| Some(c) == row.client_id.as_ref())
+            && self.command.as_ref().is_none_or(|c| *c == row.command)
+    }
+}
