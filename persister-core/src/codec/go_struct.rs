@@ -16,6 +16,9 @@ pub(crate) trait GoField: Sized {
     fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error>;
     /// Go's notion of an empty value for `omitempty`.
     fn is_empty(&self) -> bool;
+    /// Makes values that encode identically compare equal, for fields without `omitempty`
+    /// (a raw `null` and a nil raw value both encode as `null`).
+    fn canonicalize(&mut self) {}
 }
 
 /// A map key read without copying when the input allows it.
@@ -119,6 +122,11 @@ impl GoField for Option<RawJson> {
     fn is_empty(&self) -> bool {
         self.is_none()
     }
+    fn canonicalize(&mut self) {
+        if self.as_ref().is_some_and(RawJson::is_null) {
+            *self = None;
+        }
+    }
 }
 
 /// Declares a Go-shaped struct; see the module documentation.
@@ -193,6 +201,7 @@ macro_rules! go_struct {
                                     out.$field = GoField::decode(&mut map).map_err(|e| {
                                         <A::Error as serde::de::Error>::custom(format_args!("{}: {}", $key, e))
                                     })?;
+                                    $crate::codec::go_struct::go_struct!(@canon out.$field $(, $omit)?);
                                     continue;
                                 }
                             )*
@@ -201,6 +210,7 @@ macro_rules! go_struct {
                                     out.$field = GoField::decode(&mut map).map_err(|e| {
                                         <A::Error as serde::de::Error>::custom(format_args!("{}: {}", $key, e))
                                     })?;
+                                    $crate::codec::go_struct::go_struct!(@canon out.$field $(, $omit)?);
                                     continue;
                                 }
                             )*
@@ -214,6 +224,8 @@ macro_rules! go_struct {
             }
         }
     };
+    (@canon $v:expr) => { $crate::codec::go_struct::GoField::canonicalize(&mut $v) };
+    (@canon $v:expr, omitempty) => { () };
     (@keep $v:expr) => { true };
     (@keep $v:expr, omitempty) => { !$crate::codec::go_struct::GoField::is_empty(&$v) };
 }

@@ -108,3 +108,6 @@ pub(crate) fn opaque_names(resource: &Resource, fields: &OpaqueFields) -> Vec<St
     }
     names
 }
+
+#[cfg(test)]
+mod tests;

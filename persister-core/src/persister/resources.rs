@@ -52,7 +52,8 @@ impl Persister {
             }
             ru.most_recent_progress_result = progress;
             if let Some(props) = msg.resource_properties {
-                ru.resource.properties = Some(props);
+                // `Properties` has no omitempty: a raw `null` is stored as nil, as it reads back.
+                ru.resource.properties = (!props.is_null()).then_some(props);
             }
             if let Some(props) = msg.resource_read_only_properties {
                 ru.resource.read_only_properties = Some(props);
@@ -106,8 +107,8 @@ impl Persister {
         ru.state = msg.final_state;
         ru.start_ts = msg.resource_start_ts;
         ru.modified_ts = msg.resource_modified_ts;
-        if properties.is_some() {
-            ru.resource.properties = properties;
+        if let Some(props) = properties {
+            ru.resource.properties = (!props.is_null()).then_some(props);
         }
         if read_only.is_some() {
             ru.resource.read_only_properties = read_only;

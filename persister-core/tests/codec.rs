@@ -1,0 +1,164 @@
+//! JSON compatibility with the Go agent: Go-shaped documents in, the same documents out.
+
+use persister_core::codec::{decode_command, encode_command};
+use persister_core::{
+    CodecError, CommandKind, CommandState, FormaCommand, Operation, OperationErrorCode,
+    PluginOperation, RawJson, ResourceUpdateState, Timestamp,
+};
+
+const NEW: &str = include_str!("fixtures/new_command.json");
+const OLD: &str = include_str!("fixtures/old_command.json");
+const HEAD: &str = include_str!("fixtures/head_command.json");
+
+fn decode(json: &str) -> FormaCommand {
+    decode_command(json.as_bytes()).expect("fixture decodes")
+}
+
+#[test]
+fn go_written_documents_reencode_byte_for_byte() {
+    for fixture in [NEW, OLD] {
+        let command = decode(fixture);
+        assert_eq!(encode_command(&command).expect("encodes"), fixture);
+    }
+}
+
+#[test]
+fn new_shape_fields() {
+    let c = decode(NEW);
+    assert_eq!(c.id, "2qHAAAAAAAAAAAAAAAAAAAAAAA1");
+    assert!(c.forma.is_none());
+    assert_eq!(c.description.as_ref().map(|d| d.text.as_str()), Some("deploy db"));
+    assert_eq!(c.state, CommandState::InProgress);
+    assert_eq!(c.command, CommandKind::Apply);
+    assert_eq!(c.client_id, "cli-1");
+    assert_eq!(c.resource_updates.len(), 2);
+    let db = &c.resource_updates[0];
+    assert_eq!(db.operation, Operation::Create);
+    assert_eq!(db.state, ResourceUpdateState::NotStarted);
+    assert!(db.start_ts.is_zero());
+    assert_eq!(db.remaining, 3);
+    // `MetaData` has no omitempty: `null` and nil encode alike, so `null` reads back as nil.
+    assert!(db.metadata.is_none());
+    assert!(db.progress_result.is_none());
+    // Raw JSON keeps the number spelling.
+    assert!(db.resource.properties.as_ref().expect("properties").as_str().contains("20.50"));
+    let bucket = &c.resource_updates[1];
+    assert_eq!(bucket.remaining, -1);
+    assert_eq!(bucket.resource.group, "grp");
+    assert!(bucket.resource.managed);
+    assert_eq!(bucket.most_recent_progress_result.operation, PluginOperation::Delete);
+    assert_eq!(bucket.most_recent_progress_result.error_code, OperationErrorCode::NotFound);
+    assert_eq!(bucket.most_recent_progress_result.attempts, 2);
+    assert_eq!(bucket.modified_ts.to_string(), "2025-12-19T23:51:57.123456789+07:00");
+    assert_eq!(c.target_updates.len(), 1);
+    assert!(c.target_updates[0].existing_target.is_some());
+}
+
+#[test]
+fn old_shape_keeps_forma() {
+    let c = decode(OLD);
+    let forma = c.forma.as_ref().expect("Forma");
+    assert_eq!(forma.resources.len(), 1);
+    assert!(c.description.is_none());
+    assert_eq!(c.start_ts.to_string(), "2025-12-04T09:07:19.5-08:00");
+    assert_eq!(c.command, CommandKind::Destroy);
+}
+
+#[test]
+fn unknown_fields_survive_a_rewrite() {
+    let c = decode(HEAD);
+    assert_eq!(c.extra.get("SubjectName").map(RawJson::as_str), Some("\"alice\""));
+    assert_eq!(c.resource_updates[0].extra.get("IsCascade").map(RawJson::as_str), Some("true"));
+    let again = decode(&encode_command(&c).expect("encodes"));
+    assert_eq!(again, c);
+    let text = encode_command(&again).expect("encodes");
+    for key in ["\"Subject\":\"user:1\"", "\"IsCascade\":true", "\"FailureReason\":\"\""] {
+        assert!(text.contains(key), "{key} kept");
+    }
+}
+
+#[test]
+fn zero_values_encode_as_go_does() {
+    let text = encode_command(&FormaCommand::default()).expect("encodes");
+    assert_eq!(
+        text,
+        r#"{"ID":"","State":"","StartTs":"0001-01-01T00:00:00Z","ModifiedTs":"0001-01-01T00:00:00Z","Config":{"Mode":"","Force":false,"Simulate":false},"Command":""}"#
+    );
+    let ru = persister_core::codec::encode_resource_update(&Default::default()).expect("encodes");
+    assert!(ru.contains(r#""ExistingResource":{"Label":"","Type":"","Stack":"","Target":"","Schema":{"Identifier":"","Tags":"","Fields":null,"Nonprovisionable":false,"Hints":null,"Discoverable":false,"Extractable":false},"Properties":null}"#));
+    assert!(ru.contains(r#""MetaData":null"#));
+    assert!(ru.contains(r#""ProgressResult":null"#));
+    assert!(ru.contains(r#""MostRecentProgressResult":{"Operation":"","OperationStatus":"","RequestID":"","NativeID":"","ResourceType":"","StartTs":"0001-01-01T00:00:00Z","ModifiedTs":"0001-01-01T00:00:00Z"}"#));
+}
+
+#[test]
+fn timestamps_trim_fraction_zeros() {
+    for text in [
+        "2025-12-19T23:51:57Z",
+        "2025-12-19T23:51:57.12Z",
+        "2025-12-19T23:51:57.000000001Z",
+        "2025-12-04T09:07:19.5-08:00",
+        "0001-01-01T00:00:00Z",
+    ] {
+        let ts = Timestamp::parse(text).expect("parses");
+        assert_eq!(ts.to_string(), text);
+    }
+    assert!(
+        Timestamp::parse("2025-12-19T23:51:57.120000Z")
+            .expect("parses")
+            .to_string()
+            .ends_with("57.12Z")
+    );
+}
+
+fn decode_err(json: &str) -> String {
+    match decode_command(json.as_bytes()) {
+        Err(CodecError::Decode { message, .. }) => message,
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_enum_strings_are_typed_errors_naming_the_field() {
+    let message = decode_err(r#"{"ID":"x","State":"Exploded"}"#);
+    assert!(message.contains("State") && message.contains("Exploded"), "{message}");
+    let message = decode_err(r#"{"ID":"x","ResourceUpdates":[{"Operation":"upsert"}]}"#);
+    assert!(message.contains("ResourceUpdates") && message.contains("Operation"), "{message}");
+}
+
+#[test]
+fn go_decoding_rules() {
+    // Case-insensitive keys, exact match preferred; last duplicate wins; null leaves zero.
+    let c = decode(r#"{"id":"a","ID":"b","clientid":"c","State":null,"ResourceUpdates":null}"#);
+    assert_eq!(c.id, "b");
+    assert_eq!(c.client_id, "c");
+    assert_eq!(c.state, CommandState::Unspecified);
+    assert!(c.resource_updates.is_empty());
+    let c = decode(r#"{"ID":"a","ID":"z"}"#);
+    assert_eq!(c.id, "z");
+    // Raw JSON keeps whitespace exactly.
+    let c = decode(r#"{"ResourceUpdates":[{"Resource":{"Properties": { "a" : [1, 2.50] }}}]}"#);
+    assert_eq!(
+        c.resource_updates[0].resource.properties.as_ref().map(RawJson::as_str),
+        Some(r#"{ "a" : [1, 2.50] }"#)
+    );
+}
+
+#[test]
+fn malformed_documents_are_errors_not_panics() {
+    for input in
+        ["", "{", "[]", "null", r#"{"ResourceUpdates":{}}"#, r#"{"StartTs":"yesterday"}"#, "\u{0}"]
+    {
+        // A stored command is an object: even `null` (a no-op for Go) is refused.
+        let result = decode_command(input.as_bytes());
+        assert!(matches!(result, Err(CodecError::Decode { .. })), "input {input:?}");
+    }
+}
+
+#[test]
+fn debug_output_hides_raw_values() {
+    let c = decode(NEW);
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("hunter2"));
+    assert!(debug.contains("RawJson(<"));
+}
