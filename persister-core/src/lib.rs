@@ -56,14 +56,18 @@ pub use finalize::OpaqueFields;
 pub use messages::{Ack, ResourceCompletion, ResourceProgress};
 pub use model::*;
 pub use overall::overall_state;
-pub use persister::{CodecStats, Persister, PersisterConfig, PersisterStats};
+pub use persister::{Clock, CodecStats, Persister, PersisterConfig, PersisterStats};
 pub use store::{
     Checkpoint, CommandRow, CommandStore, CommandStoreExt, Completion, DynCommandStore,
     FINAL_COMMAND_STATES, HeaderUpdate, ListFilter, MemoryStore, ResourceUpdateRow, StoreResult,
     StoredCommand,
 };
 
-/// Hashing helpers exposed for tests and tools (the SHA-256 digests equal the Go agent's).
+/// Opaque value hashing, exposed for reference models, tests and tools (the SHA-256 digests
+/// equal the Go agent's).
 pub mod hashing {
-    pub use crate::finalize::sha256_hex;
+    pub use crate::finalize::{
+        Hashed, hash_command, hash_progress, hash_raw, hash_resource, hash_resource_update,
+        opaque_names, sha256_hex, should_delete,
+    };
 }

@@ -1,1 +1,20 @@
-//! placeholder
+//! Test and benchmark support for forma-persister: realistic workloads, the shared
+//! conformance and property suite every backend runs, a reference model, a fault-injecting
+//! store, and the PostgreSQL harness.
+//!
+//! A backend runs the whole suite with one line in a test file:
+//! ```ignore
+//! async fn setup() -> persister_testkit::SuiteStore {
+//!     persister_testkit::SuiteStore::new(persister_core::MemoryStore::new())
+//! }
+//! persister_testkit::conformance_suite!(setup);
+//! ```
+
+pub mod conformance;
+pub mod faulty;
+pub mod model;
+pub mod properties;
+pub mod strategies;
+pub mod workload;
+
+pub use conformance::SuiteStore;

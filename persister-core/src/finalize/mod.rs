@@ -12,16 +12,19 @@ use crate::model::{CommandKind, FormaCommand, ProgressResult, RawJson, Resource,
 pub use opaque::sha256_hex;
 
 /// Which parts of a command hashing changed.
-#[derive(Debug, Default)]
-pub(crate) struct Hashed {
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hashed {
     /// Positions of resource updates whose JSON changed.
-    pub(crate) resource_updates: Vec<usize>,
+    pub resource_updates: Vec<usize>,
     /// Whether the body (an older command's `Forma.Resources`) changed.
-    pub(crate) body: bool,
+    pub body: bool,
 }
 
 /// Hashes every opaque value of a final command in place.
-pub(crate) fn hash_command(
+///
+/// # Errors
+/// [`CodecError::Decode`] when a raw document is not valid JSON.
+pub fn hash_command(
     command: &mut FormaCommand,
     fields: &OpaqueFields,
 ) -> Result<Hashed, CodecError> {
@@ -40,12 +43,12 @@ pub(crate) fn hash_command(
 }
 
 /// True when finalization deletes the command: a final sync command without resource versions.
-pub(crate) fn should_delete(command: &FormaCommand) -> bool {
+pub fn should_delete(command: &FormaCommand) -> bool {
     command.command == CommandKind::Sync && command.is_final() && !command.has_resource_versions()
 }
 
 /// Hashes every opaque value of one resource update; true when anything changed.
-pub(crate) fn hash_resource_update(
+pub fn hash_resource_update(
     ru: &mut ResourceUpdate,
     fields: &OpaqueFields,
 ) -> Result<bool, CodecError> {
@@ -61,15 +64,12 @@ pub(crate) fn hash_resource_update(
 }
 
 /// Hashes a progress result's `ResourceProperties`; true when anything changed.
-pub(crate) fn hash_progress(pr: &mut ProgressResult, names: &[String]) -> Result<bool, CodecError> {
+pub fn hash_progress(pr: &mut ProgressResult, names: &[String]) -> Result<bool, CodecError> {
     hash_raw(&mut pr.resource_properties, names, "ResourceProperties")
 }
 
 /// Hashes a resource's properties, read-only properties and patch document.
-pub(crate) fn hash_resource(
-    resource: &mut Resource,
-    fields: &OpaqueFields,
-) -> Result<bool, CodecError> {
+pub fn hash_resource(resource: &mut Resource, fields: &OpaqueFields) -> Result<bool, CodecError> {
     let names = opaque_names(resource, fields);
     let patch = match &resource.patch_document {
         Some(doc) => opaque::hash_patch(doc, resource.properties.as_ref(), &names)?,
@@ -85,7 +85,7 @@ pub(crate) fn hash_resource(
 }
 
 /// Hashes one raw properties document in place; true when it changed.
-pub(crate) fn hash_raw(
+pub fn hash_raw(
     raw: &mut Option<RawJson>,
     names: &[String],
     what: &'static str,
@@ -101,7 +101,7 @@ pub(crate) fn hash_raw(
 }
 
 /// Names opaque for a resource: the configured table for its type plus schema hints.
-pub(crate) fn opaque_names(resource: &Resource, fields: &OpaqueFields) -> Vec<String> {
+pub fn opaque_names(resource: &Resource, fields: &OpaqueFields) -> Vec<String> {
     let mut names = fields.for_type(&resource.resource_type).to_vec();
     if let Some(hints) = &resource.schema.hints {
         names.extend(hints.iter().filter(|(_, h)| h.is_opaque()).map(|(k, _)| k.clone()));

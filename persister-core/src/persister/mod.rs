@@ -12,11 +12,14 @@ pub use stored::CodecStats;
 use crate::cache::{Cache, CacheStats, Entry, Eviction, ResourceIndex};
 use crate::error::{Result, StoreError};
 use crate::finalize::OpaqueFields;
-use crate::model::FormaCommand;
+use crate::model::{FormaCommand, Timestamp};
 use crate::store::{DynCommandStore, ListFilter};
 
+/// The source of "now" (UTC) for cancellations and finalize-incomplete.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
 /// Settings of a [`Persister`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct PersisterConfig {
     /// Most bytes of command JSON kept in the cache; least recently used commands are evicted
@@ -24,11 +27,26 @@ pub struct PersisterConfig {
     pub cache_max_bytes: usize,
     /// Property names hashed even as bare values, per resource type.
     pub opaque_fields: OpaqueFields,
+    /// The current time; [`Timestamp::now`] by default (tests fix it).
+    pub clock: Clock,
 }
 
 impl Default for PersisterConfig {
     fn default() -> Self {
-        Self { cache_max_bytes: 256 * 1024 * 1024, opaque_fields: OpaqueFields::default() }
+        Self {
+            cache_max_bytes: 256 * 1024 * 1024,
+            opaque_fields: OpaqueFields::default(),
+            clock: Arc::new(Timestamp::now),
+        }
+    }
+}
+
+impl std::fmt::Debug for PersisterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersisterConfig")
+            .field("cache_max_bytes", &self.cache_max_bytes)
+            .field("opaque_fields", &self.opaque_fields)
+            .finish_non_exhaustive()
     }
 }
 
@@ -37,6 +55,13 @@ impl PersisterConfig {
     #[must_use]
     pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
         self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// Sets the clock.
+    #[must_use]
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 

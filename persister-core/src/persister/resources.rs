@@ -158,7 +158,8 @@ impl Persister {
     /// # Errors
     /// As [`mark_failed`](Self::mark_failed).
     pub async fn mark_canceled(&mut self, id: &str, refs: &[ResourceUpdateRef]) -> Result<Ack> {
-        self.bulk(id, refs, ResourceUpdateState::Canceled, Timestamp::now()).await
+        let now = (self.config.clock)();
+        self.bulk(id, refs, ResourceUpdateState::Canceled, now).await
     }
 
     /// Cancels every resource update that is not final (`MarkCommandResourcesAsCanceled`).
@@ -178,7 +179,8 @@ impl Persister {
         if refs.is_empty() {
             return Ok(Ack::Ignored);
         }
-        self.bulk(id, &refs, ResourceUpdateState::Canceled, Timestamp::now()).await
+        let now = (self.config.clock)();
+        self.bulk(id, &refs, ResourceUpdateState::Canceled, now).await
     }
 
     /// Finalizes a command whose resource updates are all final (`FinalizeIncompleteCommand`,
@@ -189,14 +191,14 @@ impl Persister {
     /// [`Error::NotAllFinal`] (nothing changed) while any resource update is not final;
     /// [`StoreError::NotFound`](crate::StoreError::NotFound); codec and store errors.
     pub async fn finalize_incomplete(&mut self, id: &str) -> Result<Ack> {
-        let entry = self.entry(id).await?;
+        let entry = super::entry(&mut self.cache, &*self.store, &mut self.codec, id).await?;
         let not_final =
             entry.command.resource_updates.iter().filter(|ru| !ru.state.is_final()).count();
         if not_final > 0 {
             return Err(Error::NotAllFinal { id: id.to_owned(), not_final });
         }
         entry.command.state = overall_state(&entry.command);
-        entry.command.modified_ts = Timestamp::now();
+        entry.command.modified_ts = (self.config.clock)();
         self.settle(id, Vec::new(), true).await
     }
 

@@ -1,0 +1,319 @@
+//! [`SqliteStore`]: the [`CommandStore`] over SQLite, and the SQL of each operation.
+//!
+//! Every operation runs on the worker thread in one transaction; dropping the transaction on
+//! an error rolls it back, so a failed operation writes nothing. Writes begin with
+//! `BEGIN IMMEDIATE`, so they wait for the write lock up front instead of failing when a read
+//! transaction would have to be upgraded.
+//!
+//! Every value is bound as a parameter. Identifiers (table and column names) are string
+//! literals in this file and never come from input.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use persister_core::{
+    Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, StoreError,
+    StoreResult, StoredCommand,
+};
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use crate::config::SqliteConfig;
+use crate::error::{Error, corrupt};
+use crate::schema::{HEADER_COLUMNS, UPDATE_COLUMNS, read_header, read_update, text};
+use crate::worker::{Command, Worker};
+
+#[doc = include_str!("docs.md")]
+#[derive(Debug)]
+pub struct SqliteStore {
+    worker: Worker,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) and migrates the database described by `config`.
+    ///
+    /// # Errors
+    /// [`StoreError::SchemaTooNew`] when the database was written by a newer version of this
+    /// crate; [`StoreError::Backend`] when SQLite cannot open or migrate it.
+    pub async fn open(config: SqliteConfig) -> StoreResult<Self> {
+        let path = config.path.clone();
+        let worker = Worker::start(config).await.map_err(StoreError::from)?;
+        tracing::debug!(?path, "sqlite store opened");
+        Ok(Self { worker })
+    }
+
+    /// Every body, head and resource update data column of every stored command, for tests
+    /// that scan the stored bytes for secrets.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when SQLite fails.
+    pub async fn dump_all_text(&self) -> StoreResult<Vec<String>> {
+        self.worker.call(|reply| Command::DumpAllText { reply }).await
+    }
+}
+
+#[async_trait]
+impl CommandStore for SqliteStore {
+    async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
+        self.worker.call(|reply| Command::Insert { command, reply }).await
+    }
+
+    async fn apply(&self, checkpoint: Checkpoint) -> StoreResult<()> {
+        self.worker.call(|reply| Command::Apply { checkpoint, reply }).await
+    }
+
+    async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()> {
+        let id = id.to_owned();
+        self.worker.call(|reply| Command::Delete { id, expected_revision, reply }).await
+    }
+
+    async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
+        let id = id.to_owned();
+        self.worker.call(|reply| Command::Load { id, reply }).await
+    }
+
+    async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
+        let filter = filter.clone();
+        self.worker.call(|reply| Command::List { filter, reply }).await
+    }
+
+    async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
+        self.worker.call(|reply| Command::ListUnfinished { reply }).await
+    }
+}
+
+/// Inserts a command at revision 0 with its resource updates.
+pub(crate) fn insert(conn: &mut Connection, command: StoredCommand) -> Result<(), Error> {
+    insert_tx(conn, &command).map_err(|e| {
+        e.in_command(&command.header.id, || {
+            largest_value(
+                [("body", command.header.body.len()), ("head", command.header.head.len())],
+                command.resource_updates.iter().map(|r| (r.position, r.data.len())),
+            )
+        })
+    })
+}
+
+fn insert_tx(conn: &mut Connection, command: &StoredCommand) -> Result<(), Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let h = &command.header;
+    if tx.prepare_cached("SELECT 1 FROM forma_commands WHERE command_id = ?1")?.exists([&h.id])? {
+        return Err(StoreError::AlreadyExists { id: h.id.clone() }.into());
+    }
+    let mut seen = HashSet::new();
+    for ru in &command.resource_updates {
+        if !seen.insert((ru.ksuid.as_str(), ru.operation.as_str())) {
+            return Err(StoreError::DuplicateKey {
+                id: h.id.clone(),
+                ksuid: ru.ksuid.clone(),
+                operation: ru.operation.clone(),
+            }
+            .into());
+        }
+    }
+    tx.prepare_cached(
+        "INSERT INTO forma_commands (command_id, command, state, client_id, start_ts, \
+         modified_ts, revision, body, head) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
+    )?
+    .execute(params![
+        h.id,
+        h.command,
+        h.state,
+        h.client_id,
+        h.start_ts,
+        h.modified_ts,
+        h.body,
+        h.head
+    ])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
+         completion, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for ru in &command.resource_updates {
+        stmt.execute(params![
+            h.id,
+            ru.position,
+            ru.ksuid,
+            ru.operation,
+            ru.state,
+            ru.completion.code(),
+            ru.data
+        ])?;
+    }
+    drop(stmt);
+    tx.commit()?;
+    Ok(())
+}
+
+/// Applies a checkpoint: the header if its revision matches, then each listed row.
+pub(crate) fn apply(conn: &mut Connection, checkpoint: Checkpoint) -> Result<(), Error> {
+    apply_tx(conn, &checkpoint).map_err(|e| {
+        e.in_command(&checkpoint.command_id, || {
+            let h = &checkpoint.header;
+            largest_value(
+                [("head", h.head.len()), ("body", h.body.as_ref().map_or(0, String::len))],
+                checkpoint.resource_updates.iter().map(|r| (r.position, r.data.len())),
+            )
+        })
+    })
+}
+
+fn apply_tx(conn: &mut Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (id, expected, h) =
+        (&checkpoint.command_id, checkpoint.expected_revision, &checkpoint.header);
+    let changed = tx
+        .prepare_cached(
+            "UPDATE forma_commands SET state = ?1, start_ts = ?2, modified_ts = ?3, head = ?4, \
+             body = COALESCE(?5, body), revision = revision + 1 \
+             WHERE command_id = ?6 AND revision = ?7",
+        )?
+        .execute(params![h.state, h.start_ts, h.modified_ts, h.head, h.body, id, expected])?;
+    if changed == 0 {
+        return Err(missing_or_conflict(&tx, id, expected)?.into());
+    }
+    let mut stmt = tx.prepare_cached(
+        "UPDATE resource_updates SET state = ?1, completion = ?2, data = ?3 \
+         WHERE command_id = ?4 AND position = ?5",
+    )?;
+    for ru in &checkpoint.resource_updates {
+        let changed =
+            stmt.execute(params![ru.state, ru.completion.code(), ru.data, id, ru.position])?;
+        if changed == 0 {
+            return Err(corrupt(
+                id,
+                format!("resource_updates[{}]", ru.position),
+                "no resource update row at this position",
+            ));
+        }
+    }
+    drop(stmt);
+    tx.commit()?;
+    Ok(())
+}
+
+/// Deletes a command (its resource updates go with it, `ON DELETE CASCADE`) if its revision
+/// matches.
+pub(crate) fn delete(conn: &mut Connection, id: &str, expected: i64) -> Result<(), Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let changed = tx
+        .prepare_cached("DELETE FROM forma_commands WHERE command_id = ?1 AND revision = ?2")?
+        .execute(params![id, expected])?;
+    if changed == 0 {
+        return Err(missing_or_conflict(&tx, id, expected)?.into());
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Loads a command and its resource updates ordered by position.
+pub(crate) fn load(conn: &mut Connection, id: &str) -> Result<Option<StoredCommand>, Error> {
+    let tx = conn.transaction()?;
+    let header = {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {HEADER_COLUMNS} FROM forma_commands WHERE command_id = ?1"
+        ))?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(row) => read_header(row)?,
+            None => return Ok(None),
+        }
+    };
+    let mut resource_updates = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {UPDATE_COLUMNS} FROM resource_updates WHERE command_id = ?1 ORDER BY position"
+        ))?;
+        let mut rows = stmt.query([id])?;
+        while let Some(row) = rows.next()? {
+            resource_updates.push(read_update(row, id)?);
+        }
+    }
+    tx.commit()?;
+    Ok(Some(StoredCommand { header, resource_updates }))
+}
+
+/// Lists the headers that pass `filter`, most recent first.
+pub(crate) fn list(conn: &mut Connection, filter: &ListFilter) -> Result<Vec<CommandRow>, Error> {
+    // The column names below are literals; only the values come from the filter, as parameters.
+    let conditions = [
+        ("state", filter.state.as_ref()),
+        ("client_id", filter.client_id.as_ref()),
+        ("command", filter.command.as_ref()),
+    ];
+    let mut sql = format!("SELECT {HEADER_COLUMNS} FROM forma_commands");
+    let mut values: Vec<&dyn ToSql> = Vec::new();
+    for (column, value) in conditions {
+        if let Some(value) = value {
+            values.push(value);
+            let keyword = if values.len() == 1 { "WHERE" } else { "AND" };
+            sql.push_str(&format!(" {keyword} {column} = ?{}", values.len()));
+        }
+    }
+    // A negative limit means no limit in SQLite.
+    let limit = filter.limit.map_or(-1, i64::from);
+    values.push(&limit);
+    sql.push_str(&format!(" ORDER BY start_ts DESC, command_id DESC LIMIT ?{}", values.len()));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(values.as_slice())?;
+    let mut headers = Vec::new();
+    while let Some(row) = rows.next()? {
+        headers.push(read_header(row)?);
+    }
+    Ok(headers)
+}
+
+/// Lists the ids of commands not in a final state, oldest first.
+pub(crate) fn list_unfinished(conn: &mut Connection) -> Result<Vec<String>, Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT command_id FROM forma_commands WHERE state NOT IN (?1, ?2, ?3) \
+         ORDER BY start_ts ASC, command_id ASC",
+    )?;
+    let mut rows = stmt.query(FINAL_COMMAND_STATES)?;
+    let mut ids = Vec::new();
+    while let Some(row) = rows.next()? {
+        ids.push(text(row, 0, "?", "command_id")?);
+    }
+    Ok(ids)
+}
+
+/// Every body, head and data column, in no particular order; undecodable bytes are replaced
+/// rather than refused, so that a scan sees every row.
+pub(crate) fn dump_all_text(conn: &mut Connection) -> Result<Vec<String>, Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM forma_commands UNION ALL SELECT head FROM forma_commands \
+         UNION ALL SELECT data FROM resource_updates",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut texts = Vec::new();
+    while let Some(row) = rows.next()? {
+        if let Ok(Some(bytes)) = row.get_ref(0)?.as_bytes_or_null() {
+            texts.push(String::from_utf8_lossy(bytes).into_owned());
+        }
+    }
+    Ok(texts)
+}
+
+/// The error for a conditional write that changed nothing: the command is missing, or its
+/// revision is not the expected one.
+fn missing_or_conflict(tx: &Transaction<'_>, id: &str, expected: i64) -> Result<StoreError, Error> {
+    let found: Option<i64> = tx
+        .prepare_cached("SELECT revision FROM forma_commands WHERE command_id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?;
+    Ok(match found {
+        None => StoreError::NotFound { id: id.to_owned() },
+        Some(found) => StoreError::Conflict { id: id.to_owned(), expected, found },
+    })
+}
+
+/// The name and size of the largest value among the header's and the rows' JSON, for
+/// [`StoreError::TooLarge`].
+fn largest_value(
+    header: [(&str, usize); 2],
+    rows: impl Iterator<Item = (i64, usize)>,
+) -> (String, usize) {
+    let header = header.into_iter().map(|(name, size)| (name.to_owned(), size));
+    let rows = rows.map(|(position, size)| (format!("resource_updates[{position}].data"), size));
+    header.chain(rows).max_by_key(|(_, size)| *size).unwrap_or_default()
+}

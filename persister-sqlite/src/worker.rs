@@ -1,0 +1,131 @@
+//! The worker thread that owns the SQLite connection.
+//!
+//! SQLite calls block, so they never run on the async runtime: one dedicated thread owns the
+//! [`Connection`] and runs one [`Command`] at a time, in arrival order, each in its own
+//! transaction. Callers send a command over a channel with a oneshot sender for the reply and
+//! await it. When the [`Worker`] is dropped the channel closes; the thread finishes the
+//! commands already queued, closes the connection and exits.
+
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use persister_core::{Checkpoint, CommandRow, ListFilter, StoreError, StoreResult, StoredCommand};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::config::SqliteConfig;
+use crate::error::Error;
+use crate::{schema, store};
+
+/// Where the worker sends the result of one command.
+pub(crate) type Reply<T> = oneshot::Sender<StoreResult<T>>;
+
+/// One request to the worker: a variant per store operation, each with its reply sender.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// [`CommandStore::insert`](persister_core::CommandStore::insert).
+    Insert { command: StoredCommand, reply: Reply<()> },
+    /// [`CommandStore::apply`](persister_core::CommandStore::apply).
+    Apply { checkpoint: Checkpoint, reply: Reply<()> },
+    /// [`CommandStore::delete`](persister_core::CommandStore::delete).
+    Delete { id: String, expected_revision: i64, reply: Reply<()> },
+    /// [`CommandStore::load`](persister_core::CommandStore::load).
+    Load { id: String, reply: Reply<Option<StoredCommand>> },
+    /// [`CommandStore::list`](persister_core::CommandStore::list).
+    List { filter: ListFilter, reply: Reply<Vec<CommandRow>> },
+    /// [`CommandStore::list_unfinished`](persister_core::CommandStore::list_unfinished).
+    ListUnfinished { reply: Reply<Vec<String>> },
+    /// [`SqliteStore::dump_all_text`](crate::SqliteStore::dump_all_text).
+    DumpAllText { reply: Reply<Vec<String>> },
+}
+
+/// The handle to the worker thread: the sending end of its channel.
+#[derive(Debug)]
+pub(crate) struct Worker {
+    sender: Option<mpsc::Sender<Command>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts the worker thread, which opens and migrates the database, and waits until the
+    /// database is ready.
+    pub(crate) async fn start(config: SqliteConfig) -> Result<Self, Error> {
+        let (sender, receiver) = mpsc::channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name("persister-sqlite".into())
+            .spawn(move || match schema::open(&config) {
+                Ok(conn) => {
+                    if ready_tx.send(Ok(())).is_ok() {
+                        run(conn, &receiver);
+                    }
+                }
+                Err(error) => {
+                    // The caller may be gone already; then nobody needs the error.
+                    let _ = ready_tx.send(Err(error));
+                }
+            })
+            .map_err(Error::Spawn)?;
+        ready_rx.await.map_err(|_| Error::WorkerGone)??;
+        Ok(Self { sender: Some(sender), thread: Some(thread) })
+    }
+
+    /// Sends the command built by `command` and waits for its reply.
+    pub(crate) async fn call<T>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> Command,
+    ) -> StoreResult<T> {
+        let (reply, result) = oneshot::channel();
+        let sender = self.sender.as_ref().ok_or(Error::WorkerGone)?;
+        sender.send(command(reply)).map_err(|_| Error::WorkerGone)?;
+        result.await.map_err(|_| StoreError::from(Error::WorkerGone))?
+    }
+}
+
+impl Drop for Worker {
+    /// Closes the channel so that the thread exits after the commands already queued.
+    ///
+    /// Outside an async runtime this waits for the thread, so the database file is closed on
+    /// return. Inside a runtime it does not wait: a queued command may still be waiting for a
+    /// lock (up to the busy timeout), and blocking a runtime thread for that long would stall
+    /// other tasks.
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let Some(thread) = self.thread.take()
+            && tokio::runtime::Handle::try_current().is_err()
+            && thread.join().is_err()
+        {
+            tracing::error!("the sqlite worker thread panicked");
+        }
+    }
+}
+
+/// The worker loop: runs commands until the channel closes.
+fn run(mut conn: Connection, receiver: &mpsc::Receiver<Command>) {
+    tracing::debug!("sqlite worker started");
+    while let Ok(command) = receiver.recv() {
+        execute(&mut conn, command);
+    }
+    if let Err((_, error)) = conn.close() {
+        tracing::warn!(%error, "closing the sqlite connection failed");
+    }
+    tracing::debug!("sqlite worker stopped");
+}
+
+/// Runs one command and sends its result; a caller that stopped waiting is not an error.
+fn execute(conn: &mut Connection, command: Command) {
+    fn respond<T>(reply: Reply<T>, result: Result<T, Error>) {
+        let _ = reply.send(result.map_err(StoreError::from));
+    }
+    match command {
+        Command::Insert { command, reply } => respond(reply, store::insert(conn, command)),
+        Command::Apply { checkpoint, reply } => respond(reply, store::apply(conn, checkpoint)),
+        Command::Delete { id, expected_revision, reply } => {
+            respond(reply, store::delete(conn, &id, expected_revision));
+        }
+        Command::Load { id, reply } => respond(reply, store::load(conn, &id)),
+        Command::List { filter, reply } => respond(reply, store::list(conn, &filter)),
+        Command::ListUnfinished { reply } => respond(reply, store::list_unfinished(conn)),
+        Command::DumpAllText { reply } => respond(reply, store::dump_all_text(conn)),
+    }
+}
