@@ -22,6 +22,15 @@ pub enum Error {
     /// A value could not be encoded or decoded.
     #[error(transparent)]
     Codec(#[from] CodecError),
+    /// No reply came within the call timeout; the message may still be applied later.
+    #[error("no reply within {after:?}; the message may still be applied")]
+    Timeout {
+        /// The timeout.
+        after: std::time::Duration,
+    },
+    /// The persister's task has stopped.
+    #[error("the persister has shut down")]
+    Shutdown,
     /// `finalize_incomplete` was called while some resource updates are not final.
     #[error("command {id} cannot be finalized: {not_final} resource updates are not final")]
     NotAllFinal {
@@ -37,7 +46,8 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Store(e) => e.is_transient(),
-            Self::Codec(_) | Self::NotAllFinal { .. } => false,
+            Self::Timeout { .. } => true,
+            Self::Codec(_) | Self::NotAllFinal { .. } | Self::Shutdown => false,
         }
     }
 

@@ -44,6 +44,7 @@ mod cache;
 pub mod codec;
 mod error;
 mod finalize;
+mod handle;
 mod messages;
 mod model;
 mod overall;
@@ -53,14 +54,15 @@ mod store;
 pub use cache::CacheStats;
 pub use error::{BoxError, CodecError, Error, Result, StoreError};
 pub use finalize::OpaqueFields;
-pub use messages::{Ack, ResourceCompletion, ResourceProgress};
+pub use handle::{HandleConfig, PersisterHandle};
+pub use messages::{Ack, Message, Reply, ResourceCompletion, ResourceProgress};
 pub use model::*;
 pub use overall::overall_state;
 pub use persister::{Clock, CodecStats, Persister, PersisterConfig, PersisterStats};
 pub use store::{
     Checkpoint, CommandRow, CommandStore, CommandStoreExt, Completion, DynCommandStore,
     FINAL_COMMAND_STATES, HeaderUpdate, ListFilter, MemoryStore, ResourceUpdateRow, StoreResult,
-    StoredCommand,
+    StoredCommand, WriteOp,
 };
 
 /// Opaque value hashing, exposed for reference models, tests and tools (the SHA-256 digests

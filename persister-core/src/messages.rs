@@ -1,6 +1,9 @@
 //! The messages the persister handles, and its acknowledgement.
 
-use crate::model::{Operation, ProgressResult, RawJson, ResourceUpdateState, Timestamp};
+use crate::model::{
+    FormaCommand, Operation, ProgressResult, RawJson, ResourceUpdateRef, ResourceUpdateState,
+    TargetUpdate, Timestamp,
+};
 
 /// A progress report for one resource update (`UpdateResourceProgress`).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -64,4 +67,98 @@ pub enum Ack {
     Finalized,
     /// The message made a sync command final without changes: it was deleted.
     Deleted,
+}
+
+/// Any message, for callers that queue them (the async handle, group commit).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Message {
+    /// `StoreNewFormaCommand`.
+    StoreNew(Box<FormaCommand>),
+    /// `LoadFormaCommand`.
+    Load(String),
+    /// `UpdateResourceProgress`.
+    Progress(Box<ResourceProgress>),
+    /// `MarkResourceUpdateAsComplete`.
+    Complete(Box<ResourceCompletion>),
+    /// `UpdateTargetStates`.
+    TargetStates {
+        /// The command id.
+        id: String,
+        /// The target updates.
+        updates: Vec<TargetUpdate>,
+    },
+    /// `MarkResourcesAsRejected`.
+    MarkRejected {
+        /// The command id.
+        id: String,
+        /// The resource updates.
+        refs: Vec<ResourceUpdateRef>,
+        /// Their new `ModifiedTs`.
+        modified_ts: Timestamp,
+    },
+    /// `MarkResourcesAsFailed`.
+    MarkFailed {
+        /// The command id.
+        id: String,
+        /// The resource updates.
+        refs: Vec<ResourceUpdateRef>,
+        /// Their new `ModifiedTs`.
+        modified_ts: Timestamp,
+    },
+    /// `MarkResourcesAsCanceled` (at the current time).
+    MarkCanceled {
+        /// The command id.
+        id: String,
+        /// The resource updates.
+        refs: Vec<ResourceUpdateRef>,
+    },
+    /// `MarkCommandResourcesAsCanceled`.
+    CancelAll(String),
+    /// `FinalizeIncompleteCommand`.
+    FinalizeIncomplete(String),
+}
+
+impl Message {
+    /// The id of the command the message is about.
+    pub fn command_id(&self) -> &str {
+        match self {
+            Self::StoreNew(c) => &c.id,
+            Self::Progress(m) => &m.command_id,
+            Self::Complete(m) => &m.command_id,
+            Self::Load(id)
+            | Self::CancelAll(id)
+            | Self::FinalizeIncomplete(id)
+            | Self::TargetStates { id, .. }
+            | Self::MarkRejected { id, .. }
+            | Self::MarkFailed { id, .. }
+            | Self::MarkCanceled { id, .. } => id,
+        }
+    }
+
+    /// A short name of the message kind, for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::StoreNew(_) => "store_new",
+            Self::Load(_) => "load",
+            Self::Progress(_) => "progress",
+            Self::Complete(_) => "complete",
+            Self::TargetStates { .. } => "target_states",
+            Self::MarkRejected { .. } => "mark_rejected",
+            Self::MarkFailed { .. } => "mark_failed",
+            Self::MarkCanceled { .. } => "mark_canceled",
+            Self::CancelAll(_) => "cancel_all",
+            Self::FinalizeIncomplete(_) => "finalize_incomplete",
+        }
+    }
+}
+
+/// The reply to a [`Message`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Reply {
+    /// The acknowledgement of a write message (`StoreNew` gives [`Ack::Applied`]).
+    Ack(Ack),
+    /// The snapshot returned by `Load`.
+    Command(Box<FormaCommand>),
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use persister_core::{
     Ack, Checkpoint, CommandKind, CommandRow, CommandStore, Error, ListFilter, MemoryStore,
     Operation, Persister, PersisterConfig, ResourceUpdateState as S, StoreError, StoreResult,
-    StoredCommand,
+    StoredCommand, WriteOp,
 };
 use support::*;
 
@@ -177,6 +177,9 @@ impl CommandStore for TestStore {
     }
     async fn delete(&self, id: &str, revision: i64) -> StoreResult<()> {
         self.inner.delete(id, revision).await
+    }
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        self.inner.write_batch(ops).await
     }
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
         self.inner.load(id).await

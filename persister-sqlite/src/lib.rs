@@ -41,3 +41,8 @@ mod worker;
 
 pub use config::{Durability, SqliteConfig};
 pub use store::SqliteStore;
+
+/// The README's examples, compiled as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

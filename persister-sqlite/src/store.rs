@@ -13,10 +13,10 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use persister_core::{
     Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, StoreError,
-    StoreResult, StoredCommand,
+    StoreResult, StoredCommand, WriteOp,
 };
 use rusqlite::types::ToSql;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::config::SqliteConfig;
 use crate::error::{Error, corrupt};
@@ -67,6 +67,10 @@ impl CommandStore for SqliteStore {
         self.worker.call(|reply| Command::Delete { id, expected_revision, reply }).await
     }
 
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        self.worker.call(|reply| Command::WriteBatch { ops, reply }).await
+    }
+
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
         let id = id.to_owned();
         self.worker.call(|reply| Command::Load { id, reply }).await
@@ -96,6 +100,13 @@ pub(crate) fn insert(conn: &mut Connection, command: StoredCommand) -> Result<()
 
 fn insert_tx(conn: &mut Connection, command: &StoredCommand) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    insert_rows(&tx, command)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The statements of `insert`, inside the caller's transaction.
+fn insert_rows(tx: &Connection, command: &StoredCommand) -> Result<(), Error> {
     let h = &command.header;
     if tx.prepare_cached("SELECT 1 FROM forma_commands WHERE command_id = ?1")?.exists([&h.id])? {
         return Err(StoreError::AlreadyExists { id: h.id.clone() }.into());
@@ -140,8 +151,6 @@ fn insert_tx(conn: &mut Connection, command: &StoredCommand) -> Result<(), Error
             ru.data
         ])?;
     }
-    drop(stmt);
-    tx.commit()?;
     Ok(())
 }
 
@@ -160,6 +169,13 @@ pub(crate) fn apply(conn: &mut Connection, checkpoint: Checkpoint) -> Result<(),
 
 fn apply_tx(conn: &mut Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    apply_rows(&tx, checkpoint)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The statements of `apply`, inside the caller's transaction.
+fn apply_rows(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
     let (id, expected, h) =
         (&checkpoint.command_id, checkpoint.expected_revision, &checkpoint.header);
     let changed = tx
@@ -170,7 +186,7 @@ fn apply_tx(conn: &mut Connection, checkpoint: &Checkpoint) -> Result<(), Error>
         )?
         .execute(params![h.state, h.start_ts, h.modified_ts, h.head, h.body, id, expected])?;
     if changed == 0 {
-        return Err(missing_or_conflict(&tx, id, expected)?.into());
+        return Err(missing_or_conflict(tx, id, expected)?.into());
     }
     let mut stmt = tx.prepare_cached(
         "UPDATE resource_updates SET state = ?1, completion = ?2, data = ?3 \
@@ -187,8 +203,6 @@ fn apply_tx(conn: &mut Connection, checkpoint: &Checkpoint) -> Result<(), Error>
             ));
         }
     }
-    drop(stmt);
-    tx.commit()?;
     Ok(())
 }
 
@@ -196,11 +210,31 @@ fn apply_tx(conn: &mut Connection, checkpoint: &Checkpoint) -> Result<(), Error>
 /// matches.
 pub(crate) fn delete(conn: &mut Connection, id: &str, expected: i64) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    delete_rows(&tx, id, expected)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The statements of `delete`, inside the caller's transaction.
+fn delete_rows(tx: &Connection, id: &str, expected: i64) -> Result<(), Error> {
     let changed = tx
         .prepare_cached("DELETE FROM forma_commands WHERE command_id = ?1 AND revision = ?2")?
         .execute(params![id, expected])?;
     if changed == 0 {
-        return Err(missing_or_conflict(&tx, id, expected)?.into());
+        return Err(missing_or_conflict(tx, id, expected)?.into());
+    }
+    Ok(())
+}
+
+/// Applies every op of a batch in one transaction; the first error rolls all back.
+pub(crate) fn write_batch(conn: &mut Connection, ops: Vec<WriteOp>) -> Result<(), Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for op in &ops {
+        match op {
+            WriteOp::Insert(c) => insert_rows(&tx, c)?,
+            WriteOp::Apply(c) => apply_rows(&tx, c)?,
+            WriteOp::Delete { id, expected_revision } => delete_rows(&tx, id, *expected_revision)?,
+        }
     }
     tx.commit()?;
     Ok(())
@@ -296,7 +330,7 @@ pub(crate) fn dump_all_text(conn: &mut Connection) -> Result<Vec<String>, Error>
 
 /// The error for a conditional write that changed nothing: the command is missing, or its
 /// revision is not the expected one.
-fn missing_or_conflict(tx: &Transaction<'_>, id: &str, expected: i64) -> Result<StoreError, Error> {
+fn missing_or_conflict(tx: &Connection, id: &str, expected: i64) -> Result<StoreError, Error> {
     let found: Option<i64> = tx
         .prepare_cached("SELECT revision FROM forma_commands WHERE command_id = ?1")?
         .query_row([id], |row| row.get(0))

@@ -9,7 +9,9 @@
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use persister_core::{Checkpoint, CommandRow, ListFilter, StoreError, StoreResult, StoredCommand};
+use persister_core::{
+    Checkpoint, CommandRow, ListFilter, StoreError, StoreResult, StoredCommand, WriteOp,
+};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -29,6 +31,8 @@ pub(crate) enum Command {
     Apply { checkpoint: Checkpoint, reply: Reply<()> },
     /// [`CommandStore::delete`](persister_core::CommandStore::delete).
     Delete { id: String, expected_revision: i64, reply: Reply<()> },
+    /// [`CommandStore::write_batch`](persister_core::CommandStore::write_batch).
+    WriteBatch { ops: Vec<WriteOp>, reply: Reply<()> },
     /// [`CommandStore::load`](persister_core::CommandStore::load).
     Load { id: String, reply: Reply<Option<StoredCommand>> },
     /// [`CommandStore::list`](persister_core::CommandStore::list).
@@ -123,6 +127,7 @@ fn execute(conn: &mut Connection, command: Command) {
         Command::Delete { id, expected_revision, reply } => {
             respond(reply, store::delete(conn, &id, expected_revision));
         }
+        Command::WriteBatch { ops, reply } => respond(reply, store::write_batch(conn, ops)),
         Command::Load { id, reply } => respond(reply, store::load(conn, &id)),
         Command::List { filter, reply } => respond(reply, store::list(conn, &filter)),
         Command::ListUnfinished { reply } => respond(reply, store::list_unfinished(conn)),

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use persister_core::{
     Checkpoint, CommandRow, CommandStore, DynCommandStore, ListFilter, StoreError, StoreResult,
-    StoredCommand,
+    StoredCommand, WriteOp,
 };
 
-/// Fails the k-th write (`insert`, `apply` or `delete`, counted from 1) with a transient
+/// Fails the k-th write (`insert`, `apply`, `delete` or `write_batch`, counted from 1) with a transient
 /// backend error, without forwarding it; every other call is forwarded unchanged.
 #[derive(Debug)]
 pub struct FaultyStore {
@@ -58,6 +58,10 @@ impl CommandStore for FaultyStore {
     async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()> {
         self.check("delete")?;
         self.inner.delete(id, expected_revision).await
+    }
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        self.check("write_batch")?;
+        self.inner.write_batch(ops).await
     }
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
         self.inner.load(id).await

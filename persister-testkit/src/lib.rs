@@ -10,6 +10,7 @@
 //! persister_testkit::conformance_suite!(setup);
 //! ```
 
+pub mod bench;
 pub mod conformance;
 pub mod faulty;
 pub mod model;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use persister_core::hashing::{hash_command, hash_progress, hash_raw, opaque_names, should_delete};
 use persister_core::{
-    Ack, CommandState, Completion, Error, FormaCommand, OpaqueFields, Operation,
+    Ack, CommandState, Completion, Error, FormaCommand, Message, OpaqueFields, Operation,
     ResourceCompletion, ResourceProgress, ResourceUpdateRef, ResourceUpdateState, StoreError,
     TargetUpdate, Timestamp, ksuid_from_uri, overall_state,
 };
@@ -28,6 +28,15 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// Reduces the result of [`Persister::handle`](persister_core::Persister::handle).
+    pub fn of_reply(result: Result<persister_core::Reply, Error>) -> Self {
+        match result {
+            Ok(persister_core::Reply::Ack(ack)) => Self::Ack(ack),
+            Ok(_) => Self::Ack(Ack::Applied),
+            Err(e) => Self::of(Err(e)),
+        }
+    }
+
     /// Reduces a persister result.
     pub fn of(result: Result<Ack, Error>) -> Self {
         match result {
@@ -70,6 +79,30 @@ impl ReferenceModel {
     /// True once finalization ran for the command (it was hashed).
     pub fn is_finalized(&self, id: &str) -> bool {
         self.commands.get(id).is_some_and(|e| e.finalized)
+    }
+
+    /// Handles any message (a `Load` replies `Applied` when the command exists).
+    pub fn handle(&mut self, message: Message) -> Reply {
+        match message {
+            Message::StoreNew(c) => self.store_new(*c),
+            Message::Load(id) => match self.load(&id) {
+                Some(_) => Reply::Ack(Ack::Applied),
+                None => Reply::NotFound,
+            },
+            Message::Progress(m) => self.progress(*m),
+            Message::Complete(m) => self.complete(*m),
+            Message::TargetStates { id, updates } => self.targets(&id, updates),
+            Message::MarkRejected { id, refs, modified_ts } => {
+                self.bulk(&id, &refs, ResourceUpdateState::Rejected, modified_ts)
+            }
+            Message::MarkFailed { id, refs, modified_ts } => {
+                self.bulk(&id, &refs, ResourceUpdateState::Failed, modified_ts)
+            }
+            Message::MarkCanceled { id, refs } => self.cancel(&id, &refs),
+            Message::CancelAll(id) => self.cancel_all(&id),
+            Message::FinalizeIncomplete(id) => self.finalize_incomplete(&id),
+            other => Reply::Other(format!("unsupported message {}", other.kind())),
+        }
     }
 
     /// `StoreNewFormaCommand`.

@@ -11,4 +11,19 @@ pub(crate) enum Eviction {
     Error,
     /// The command was deleted.
     Deleted,
+    /// The command was not used for longer than the idle timeout.
+    Idle,
+}
+
+impl Eviction {
+    /// The reason as a metrics label.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Final => "final",
+            Self::Capacity => "capacity",
+            Self::Error => "error",
+            Self::Deleted => "deleted",
+            Self::Idle => "idle",
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod index;
 mod stats;
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 pub(crate) use eviction::Eviction;
 pub(crate) use index::ResourceIndex;
@@ -34,6 +35,8 @@ pub(crate) struct Entry {
     ru_bytes: Vec<usize>,
     /// Logical clock of the last use, for LRU eviction.
     last_used: u64,
+    /// When the entry was last used, for the idle timeout.
+    last_touch: Instant,
 }
 
 impl Entry {
@@ -57,6 +60,7 @@ impl Entry {
             head_bytes,
             ru_bytes,
             last_used: 0,
+            last_touch: Instant::now(),
         }
     }
 
@@ -132,6 +136,7 @@ impl Cache {
         let clock = self.clock;
         let entry = self.entries.get_mut(id)?;
         entry.last_used = clock;
+        entry.last_touch = Instant::now();
         Some(entry)
     }
 
@@ -151,6 +156,8 @@ impl Cache {
         self.clock += 1;
         entry.last_used = self.clock;
         self.entries.insert(id, entry);
+        metrics::gauge!("persister_cache_entries")
+            .set(f64::from(u32::try_from(self.entries.len()).unwrap_or(u32::MAX)));
     }
 
     /// Removes `id`, counting why.
@@ -161,8 +168,24 @@ impl Cache {
             Eviction::Capacity => self.stats.evicted_capacity += 1,
             Eviction::Error => self.stats.evicted_error += 1,
             Eviction::Deleted => self.stats.evicted_deleted += 1,
+            Eviction::Idle => self.stats.evicted_idle += 1,
         }
+        metrics::counter!("persister_cache_evictions_total", "reason" => why.name()).increment(1);
         Some(entry)
+    }
+
+    /// Evicts entries unused for longer than `idle`.
+    pub(crate) fn evict_idle(&mut self, idle: Duration) {
+        let now = Instant::now();
+        let stale: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| now.duration_since(e.last_touch) > idle)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stale {
+            self.evict(&id, Eviction::Idle);
+        }
     }
 
     /// Evicts least recently used entries until the cache fits its byte cap.

@@ -17,6 +17,8 @@ pub struct CacheStats {
     pub evicted_error: u64,
     /// Evictions because the command was deleted.
     pub evicted_deleted: u64,
+    /// Evictions because the command was idle too long.
+    pub evicted_idle: u64,
     /// Commands cached now.
     pub entries: u64,
     /// Bytes cached now (the JSON size of the cached commands).

@@ -5,7 +5,7 @@ use crate::cache::Eviction;
 use crate::error::{Result, StoreError};
 use crate::finalize;
 use crate::messages::Ack;
-use crate::store::Checkpoint;
+use crate::store::{Checkpoint, WriteOp};
 
 impl Persister {
     /// Writes the header and the resource updates at `rows` of `id` in one transaction.
@@ -43,11 +43,16 @@ impl Persister {
             .iter()
             .filter_map(|r| usize::try_from(r.position).ok().map(|p| (p, r.data.len())))
             .collect();
-        if let Err(e) = self.store.apply(checkpoint).await {
-            self.evict_on_error(id);
-            return Err(e.into());
+        match &mut self.batch {
+            Some(batch) => batch.ops.push(WriteOp::Apply(checkpoint)),
+            None => {
+                if let Err(e) = self.store.apply(checkpoint).await {
+                    self.evict_on_error(id);
+                    return Err(e.into());
+                }
+                self.transactions += 1;
+            }
         }
-        self.transactions += 1;
         if let Some(entry) = self.cache.get_mut(id) {
             entry.revision += 1;
             entry.set_sizes(head_bytes, body_bytes, &sizes);
@@ -71,7 +76,7 @@ impl Persister {
             self.cache.get_mut(id).ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
         if !(entry.command.is_final() && (force || entry.pending() == 0)) {
             self.commit(id, &rows, false).await?;
-            self.cache.enforce_cap();
+            self.enforce_cap();
             return Ok(Ack::Applied);
         }
         let hashed = match finalize::hash_command(&mut entry.command, &self.config.opaque_fields) {
@@ -82,12 +87,20 @@ impl Persister {
             }
         };
         if finalize::should_delete(&entry.command) {
-            let revision = entry.revision;
-            if let Err(e) = self.store.delete(id, revision).await {
-                self.evict_on_error(id);
-                return Err(e.into());
+            let expected_revision = entry.revision;
+            match &mut self.batch {
+                Some(batch) => {
+                    batch.ops.push(WriteOp::Delete { id: id.to_owned(), expected_revision });
+                    batch.deleted.insert(id.to_owned());
+                }
+                None => {
+                    if let Err(e) = self.store.delete(id, expected_revision).await {
+                        self.evict_on_error(id);
+                        return Err(e.into());
+                    }
+                    self.transactions += 1;
+                }
             }
-            self.transactions += 1;
             self.cache.evict(id, Eviction::Deleted);
             return Ok(Ack::Deleted);
         }
@@ -97,7 +110,12 @@ impl Persister {
             }
         }
         self.commit(id, &rows, hashed.body).await?;
-        self.cache.evict(id, Eviction::Final);
+        match &mut self.batch {
+            Some(batch) => batch.finalized.push(id.to_owned()),
+            None => {
+                self.cache.evict(id, Eviction::Final);
+            }
+        }
         Ok(Ack::Finalized)
     }
 }

@@ -1,6 +1,8 @@
 //! [`Persister`]: one method per message, each one atomic store transaction.
 
+mod batch;
 mod commit;
+mod recovery;
 mod resources;
 mod stored;
 mod targets;
@@ -13,7 +15,7 @@ use crate::cache::{Cache, CacheStats, Entry, Eviction, ResourceIndex};
 use crate::error::{Result, StoreError};
 use crate::finalize::OpaqueFields;
 use crate::model::{FormaCommand, Timestamp};
-use crate::store::{DynCommandStore, ListFilter};
+use crate::store::{DynCommandStore, ListFilter, WriteOp};
 
 /// The source of "now" (UTC) for cancellations and finalize-incomplete.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -82,6 +84,10 @@ pub struct PersisterStats {
     pub codec: CodecStats,
     /// Store transactions committed.
     pub transactions: u64,
+    /// Batches committed in one transaction (group commit).
+    pub batches: u64,
+    /// Batches undone and handled again one message at a time.
+    pub batch_fallbacks: u64,
 }
 
 /// Persists Forma commands and their progress.
@@ -97,6 +103,9 @@ pub struct Persister {
     config: PersisterConfig,
     codec: CodecStats,
     transactions: u64,
+    batch: Option<batch::Batch>,
+    batches: u64,
+    batch_fallbacks: u64,
 }
 
 impl Persister {
@@ -113,6 +122,9 @@ impl Persister {
             config,
             codec: CodecStats::default(),
             transactions: 0,
+            batch: None,
+            batches: 0,
+            batch_fallbacks: 0,
         }
     }
 
@@ -127,6 +139,8 @@ impl Persister {
             cache: self.cache.stats(),
             codec: self.codec,
             transactions: self.transactions,
+            batches: self.batches,
+            batch_fallbacks: self.batch_fallbacks,
         }
     }
 
@@ -147,12 +161,21 @@ impl Persister {
         let header_bytes = (stored.header.body.len(), stored.header.head.len());
         let ru_bytes = stored.resource_updates.iter().map(|r| r.data.len()).collect();
         let completions = stored.resource_updates.iter().map(|r| r.completion).collect();
-        self.store.insert(stored).await?;
-        self.transactions += 1;
         let id = command.id.clone();
+        match &mut self.batch {
+            Some(batch) => {
+                batch.ops.push(WriteOp::Insert(stored));
+                batch.touched.insert(id.clone());
+                batch.deleted.remove(&id);
+            }
+            None => {
+                self.store.insert(stored).await?;
+                self.transactions += 1;
+            }
+        }
         let entry = Entry::new(command, index, completions, 0, header_bytes, ru_bytes);
         self.cache.insert(id, entry);
-        self.cache.enforce_cap();
+        self.enforce_cap();
         Ok(())
     }
 
@@ -163,6 +186,7 @@ impl Persister {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown id; [`StoreError::Corrupt`] for unreadable rows.
     pub async fn load(&mut self, id: &str) -> Result<FormaCommand> {
+        self.guard(id)?;
         if let Some(entry) = self.cache.get_mut(id) {
             let snapshot = entry.command.clone();
             self.cache.record_hit();
@@ -174,7 +198,7 @@ impl Persister {
         }
         let snapshot = entry.command.clone();
         self.cache.insert(id.to_owned(), entry);
-        self.cache.enforce_cap();
+        self.enforce_cap();
         Ok(snapshot)
     }
 
@@ -218,7 +242,17 @@ impl Persister {
 
     /// The cache entry of `id`, loading it on a miss.
     async fn entry(&mut self, id: &str) -> Result<&mut Entry> {
+        self.guard(id)?;
         entry(&mut self.cache, &*self.store, &mut self.codec, id).await
+    }
+
+    /// Refuses a command deleted by the open batch, and notes that the batch used `id`.
+    fn guard(&mut self, id: &str) -> Result<()> {
+        if self.deleted_in_batch(id) {
+            return Err(StoreError::NotFound { id: id.to_owned() }.into());
+        }
+        self.touch(id);
+        Ok(())
     }
 
     /// Evicts `id` after a failed write.

@@ -25,6 +25,7 @@ impl Persister {
     /// store errors.
     pub async fn update_progress(&mut self, msg: ResourceProgress) -> Result<Ack> {
         let id = msg.command_id.as_str();
+        self.guard(id)?;
         let fields = &self.config.opaque_fields;
         let entry = super::entry(&mut self.cache, &*self.store, &mut self.codec, id).await?;
         if entry.command.state == CommandState::Canceled {
@@ -72,7 +73,7 @@ impl Persister {
             command.state = CommandState::InProgress;
         }
         self.commit(id, &rows, false).await?;
-        self.cache.enforce_cap();
+        self.enforce_cap();
         Ok(Ack::Applied)
     }
 
@@ -88,6 +89,7 @@ impl Persister {
     /// store errors.
     pub async fn complete(&mut self, msg: ResourceCompletion) -> Result<Ack> {
         let id = msg.command_id.as_str();
+        self.guard(id)?;
         let fields = &self.config.opaque_fields;
         let entry = super::entry(&mut self.cache, &*self.store, &mut self.codec, id).await?;
         let Some(p) = entry.index.get(ksuid_from_uri(&msg.resource_uri), msg.operation) else {
@@ -191,6 +193,7 @@ impl Persister {
     /// [`Error::NotAllFinal`] (nothing changed) while any resource update is not final;
     /// [`StoreError::NotFound`](crate::StoreError::NotFound); codec and store errors.
     pub async fn finalize_incomplete(&mut self, id: &str) -> Result<Ack> {
+        self.guard(id)?;
         let entry = super::entry(&mut self.cache, &*self.store, &mut self.codec, id).await?;
         let not_final =
             entry.command.resource_updates.iter().filter(|ru| !ru.state.is_final()).count();

@@ -7,9 +7,11 @@ use async_trait::async_trait;
 
 use super::{
     Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, StoreResult,
-    StoredCommand,
+    StoredCommand, WriteOp,
 };
 use crate::error::StoreError;
+
+type Map = BTreeMap<String, StoredCommand>;
 
 /// An in-memory [`CommandStore`]: the reference for backends and a store for unit tests.
 ///
@@ -17,7 +19,7 @@ use crate::error::StoreError;
 /// nothing across process restarts.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    commands: Mutex<BTreeMap<String, StoredCommand>>,
+    commands: Mutex<Map>,
 }
 
 impl MemoryStore {
@@ -26,7 +28,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, StoredCommand>> {
+    fn lock(&self) -> MutexGuard<'_, Map> {
         // A panic while holding the lock cannot leave a half-applied write: every write
         // builds its new value first and swaps it in with one assignment.
         self.commands.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -45,80 +47,129 @@ impl MemoryStore {
     }
 }
 
+fn insert(map: &mut Map, command: StoredCommand) -> StoreResult<()> {
+    let id = command.header.id.clone();
+    if map.contains_key(&id) {
+        return Err(StoreError::AlreadyExists { id });
+    }
+    let mut seen = HashSet::new();
+    for ru in &command.resource_updates {
+        if !seen.insert((ru.ksuid.as_str(), ru.operation.as_str())) {
+            return Err(StoreError::DuplicateKey {
+                id,
+                ksuid: ru.ksuid.clone(),
+                operation: ru.operation.clone(),
+            });
+        }
+    }
+    let mut command = command;
+    command.header.revision = 0;
+    command.resource_updates.sort_by_key(|r| r.position);
+    map.insert(id, command);
+    Ok(())
+}
+
+fn apply(map: &mut Map, checkpoint: Checkpoint) -> StoreResult<()> {
+    let id = checkpoint.command_id;
+    let current = map.get(&id).ok_or_else(|| StoreError::NotFound { id: id.clone() })?;
+    if current.header.revision != checkpoint.expected_revision {
+        return Err(StoreError::Conflict {
+            id,
+            expected: checkpoint.expected_revision,
+            found: current.header.revision,
+        });
+    }
+    let mut next = current.clone();
+    let h = checkpoint.header;
+    next.header.state = h.state;
+    next.header.start_ts = h.start_ts;
+    next.header.modified_ts = h.modified_ts;
+    next.header.head = h.head;
+    if let Some(body) = h.body {
+        next.header.body = body;
+    }
+    next.header.revision = checkpoint.expected_revision + 1;
+    for row in checkpoint.resource_updates {
+        let slot =
+            next.resource_updates.iter_mut().find(|r| r.position == row.position).ok_or_else(
+                || StoreError::Corrupt {
+                    id: id.clone(),
+                    field: format!("resource_updates[{}]", row.position),
+                    source: "no resource update row at this position".into(),
+                },
+            )?;
+        slot.state = row.state;
+        slot.completion = row.completion;
+        slot.data = row.data;
+    }
+    map.insert(id, next);
+    Ok(())
+}
+
+fn delete(map: &mut Map, id: &str, expected_revision: i64) -> StoreResult<()> {
+    let current = map.get(id).ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+    if current.header.revision != expected_revision {
+        return Err(StoreError::Conflict {
+            id: id.to_owned(),
+            expected: expected_revision,
+            found: current.header.revision,
+        });
+    }
+    map.remove(id);
+    Ok(())
+}
+
 #[async_trait]
 impl CommandStore for MemoryStore {
     async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
-        let mut map = self.lock();
-        let id = command.header.id.clone();
-        if map.contains_key(&id) {
-            return Err(StoreError::AlreadyExists { id });
-        }
-        let mut seen = HashSet::new();
-        for ru in &command.resource_updates {
-            if !seen.insert((ru.ksuid.as_str(), ru.operation.as_str())) {
-                return Err(StoreError::DuplicateKey {
-                    id,
-                    ksuid: ru.ksuid.clone(),
-                    operation: ru.operation.clone(),
-                });
-            }
-        }
-        let mut command = command;
-        command.header.revision = 0;
-        command.resource_updates.sort_by_key(|r| r.position);
-        map.insert(id, command);
-        Ok(())
+        insert(&mut self.lock(), command)
     }
 
     async fn apply(&self, checkpoint: Checkpoint) -> StoreResult<()> {
-        let mut map = self.lock();
-        let id = checkpoint.command_id;
-        let current = map.get(&id).ok_or_else(|| StoreError::NotFound { id: id.clone() })?;
-        if current.header.revision != checkpoint.expected_revision {
-            return Err(StoreError::Conflict {
-                id,
-                expected: checkpoint.expected_revision,
-                found: current.header.revision,
-            });
-        }
-        let mut next = current.clone();
-        let h = checkpoint.header;
-        next.header.state = h.state;
-        next.header.start_ts = h.start_ts;
-        next.header.modified_ts = h.modified_ts;
-        next.header.head = h.head;
-        if let Some(body) = h.body {
-            next.header.body = body;
-        }
-        next.header.revision = checkpoint.expected_revision + 1;
-        for row in checkpoint.resource_updates {
-            let slot =
-                next.resource_updates.iter_mut().find(|r| r.position == row.position).ok_or_else(
-                    || StoreError::Corrupt {
-                        id: id.clone(),
-                        field: format!("resource_updates[{}]", row.position),
-                        source: "no resource update row at this position".into(),
-                    },
-                )?;
-            slot.state = row.state;
-            slot.completion = row.completion;
-            slot.data = row.data;
-        }
-        map.insert(id, next);
-        Ok(())
+        apply(&mut self.lock(), checkpoint)
     }
 
     async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()> {
+        delete(&mut self.lock(), id, expected_revision)
+    }
+
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
         let mut map = self.lock();
-        let current = map.get(id).ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
-        if current.header.revision != expected_revision {
-            return Err(StoreError::Conflict {
-                id: id.to_owned(),
-                expected: expected_revision,
-                found: current.header.revision,
-            });
+        // Only the commands the batch touches are copied; they are swapped in at the end.
+        let mut scratch: Map = Map::new();
+        for op in &ops {
+            let id = match op {
+                WriteOp::Insert(c) => &c.header.id,
+                WriteOp::Apply(c) => &c.command_id,
+                WriteOp::Delete { id, .. } => id,
+            };
+            if let Some(c) = map.get(id) {
+                scratch.insert(id.clone(), c.clone());
+            }
         }
-        map.remove(id);
+        let ids: Vec<String> = scratch
+            .keys()
+            .cloned()
+            .chain(ops.iter().filter_map(|op| match op {
+                WriteOp::Insert(c) => Some(c.header.id.clone()),
+                _ => None,
+            }))
+            .collect();
+        for op in ops {
+            match op {
+                WriteOp::Insert(c) => insert(&mut scratch, c)?,
+                WriteOp::Apply(c) => apply(&mut scratch, c)?,
+                WriteOp::Delete { id, expected_revision } => {
+                    delete(&mut scratch, &id, expected_revision)?
+                }
+            }
+        }
+        for id in ids {
+            match scratch.remove(&id) {
+                Some(c) => map.insert(id, c),
+                None => map.remove(&id),
+            };
+        }
         Ok(())
     }
 

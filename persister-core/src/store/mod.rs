@@ -13,7 +13,7 @@ use async_trait::async_trait;
 pub use memory::MemoryStore;
 pub use rows::{
     Checkpoint, CommandRow, Completion, FINAL_COMMAND_STATES, HeaderUpdate, ListFilter,
-    ResourceUpdateRow, StoredCommand,
+    ResourceUpdateRow, StoredCommand, WriteOp,
 };
 
 use crate::error::StoreError;
@@ -60,6 +60,12 @@ pub trait CommandStore: Send + Sync + Debug + 'static {
     /// [`StoreError::NotFound`] or [`StoreError::Conflict`]; nothing was deleted.
     async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()>;
 
+    /// Applies `ops` in order in ONE transaction: all of them, or none (group commit).
+    ///
+    /// Each op has the semantics and errors of the single-op method; the first error rolls the
+    /// whole batch back and is returned.
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()>;
+
     /// Loads a command with its resource updates ordered by position, or `None`.
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>>;
 
@@ -94,6 +100,9 @@ impl<T: CommandStore + ?Sized> CommandStore for Arc<T> {
     }
     async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()> {
         (**self).delete(id, expected_revision).await
+    }
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        (**self).write_batch(ops).await
     }
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
         (**self).load(id).await

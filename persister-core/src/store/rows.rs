@@ -177,3 +177,19 @@ impl ListFilter {
             && self.command.as_ref().is_none_or(|c| *c == row.command)
     }
 }
+
+/// One write of a batch applied by [`CommandStore::write_batch`](super::CommandStore::write_batch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOp {
+    /// As [`CommandStore::insert`](super::CommandStore::insert).
+    Insert(StoredCommand),
+    /// As [`CommandStore::apply`](super::CommandStore::apply).
+    Apply(Checkpoint),
+    /// As [`CommandStore::delete`](super::CommandStore::delete).
+    Delete {
+        /// The command id.
+        id: String,
+        /// The revision the writer read.
+        expected_revision: i64,
+    },
+}

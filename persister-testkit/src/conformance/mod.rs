@@ -73,6 +73,19 @@ macro_rules! conformance_suite {
             prop_cache_transparency => CacheTransparency,
             prop_no_plaintext_at_rest => NoPlaintextAtRest,
         );
+        mod group_commit {
+            #[test]
+            fn prop_group_commit_equals_one_at_a_time() {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("a tokio runtime");
+                let store = rt.block_on(super::$setup());
+                $crate::properties::check_group_commit(&rt, store.store.clone());
+                drop(store);
+            }
+        }
     };
 }
 

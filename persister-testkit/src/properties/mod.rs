@@ -7,9 +7,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod group_commit;
+
+pub use group_commit::check_group_commit;
+
 use persister_core::{
-    Ack, DynCommandStore, FormaCommand, Operation, Persister, PersisterConfig, ResourceCompletion,
-    ResourceProgress, ResourceUpdateRef, TargetUpdate, Timestamp,
+    Ack, DynCommandStore, FormaCommand, Message, Operation, Persister, PersisterConfig,
+    ResourceCompletion, ResourceProgress, ResourceUpdateRef, ResourceUpdateState, TargetUpdate,
+    Timestamp,
 };
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use proptest::{prop_assert, prop_assert_eq};
@@ -70,11 +75,11 @@ pub fn check(rt: &tokio::runtime::Runtime, store: Arc<DynCommandStore>, property
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
-fn unique_id() -> String {
+pub(crate) fn unique_id() -> String {
     format!("prop-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
-fn resolve(pick: &Pick, command: &FormaCommand) -> (String, Operation) {
+pub(crate) fn resolve(pick: &Pick, command: &FormaCommand) -> (String, Operation) {
     let n = command.resource_updates.len();
     let index = pick.index % (n + 1 + n / 4);
     match command.resource_updates.get(index) {
@@ -83,7 +88,7 @@ fn resolve(pick: &Pick, command: &FormaCommand) -> (String, Operation) {
     }
 }
 
-fn at(step: usize) -> Timestamp {
+pub(crate) fn at(step: usize) -> Timestamp {
     let step = i64::try_from(step).unwrap_or(0);
     Timestamp::from_datetime(base_time().datetime() + time::Duration::milliseconds(step * 1_001))
 }
@@ -117,18 +122,12 @@ async fn run_case(
     Ok(())
 }
 
-async fn apply(
-    p: &mut Persister,
-    model: &mut ReferenceModel,
-    command: &FormaCommand,
-    id: &str,
-    step: usize,
-    op: &Op,
-) -> (Reply, Reply) {
-    match op {
+/// The message an op sends, or `None` for `Restart`.
+pub fn message_for(op: &Op, command: &FormaCommand, id: &str, step: usize) -> Option<Message> {
+    Some(match op {
         Op::Progress { pick, state, plugin, version, secret } => {
             let (uri, operation) = resolve(pick, command);
-            let msg = ResourceProgress {
+            Message::Progress(Box::new(ResourceProgress {
                 command_id: id.to_owned(),
                 resource_uri: uri,
                 operation,
@@ -142,29 +141,29 @@ async fn apply(
                 ),
                 version: if *version { format!("v{step}") } else { String::new() },
                 ..ResourceProgress::default()
-            };
-            (Reply::of(p.update_progress(msg.clone()).await), model.progress(msg))
+            }))
         }
         Op::Complete { pick, state, version, secret } => {
             let (uri, operation) = resolve(pick, command);
-            let props = secret.then(|| {
-                persister_core::RawJson::new(format!(
-                    r#"{{"Name":"done","Key":{{"$value":"{SECRET_MARK}-c{step}","$visibility":"Opaque"}}}}"#
-                ))
-                .ok()
-            });
-            let msg = ResourceCompletion {
+            let props = secret
+                .then(|| {
+                    persister_core::RawJson::new(format!(
+                        r#"{{"Name":"done","Key":{{"$value":"{SECRET_MARK}-c{step}","$visibility":"Opaque"}}}}"#
+                    ))
+                    .ok()
+                })
+                .flatten();
+            Message::Complete(Box::new(ResourceCompletion {
                 command_id: id.to_owned(),
                 resource_uri: uri,
                 operation,
                 final_state: *state,
                 resource_start_ts: at(0),
                 resource_modified_ts: at(step),
-                resource_properties: props.flatten(),
+                resource_properties: props,
                 version: if *version { format!("v{step}") } else { String::new() },
                 ..ResourceCompletion::default()
-            };
-            (Reply::of(p.complete(msg.clone()).await), model.complete(msg))
+            }))
         }
         Op::Bulk { state, picks } => {
             let refs: Vec<ResourceUpdateRef> = picks
@@ -174,20 +173,18 @@ async fn apply(
                     ResourceUpdateRef::new(uri, op)
                 })
                 .collect();
-            use persister_core::ResourceUpdateState as S;
+            let id = id.to_owned();
             match state {
-                S::Rejected => (
-                    Reply::of(p.mark_rejected(id, &refs, at(step)).await),
-                    model.bulk(id, &refs, *state, at(step)),
-                ),
-                S::Failed => (
-                    Reply::of(p.mark_failed(id, &refs, at(step)).await),
-                    model.bulk(id, &refs, *state, at(step)),
-                ),
-                _ => (Reply::of(p.mark_canceled(id, &refs).await), model.cancel(id, &refs)),
+                ResourceUpdateState::Rejected => {
+                    Message::MarkRejected { id, refs, modified_ts: at(step) }
+                }
+                ResourceUpdateState::Failed => {
+                    Message::MarkFailed { id, refs, modified_ts: at(step) }
+                }
+                _ => Message::MarkCanceled { id, refs },
             }
         }
-        Op::CancelAll => (Reply::of(p.cancel_all(id).await), model.cancel_all(id)),
+        Op::CancelAll => Message::CancelAll(id.to_owned()),
         Op::Targets(list) => {
             let updates: Vec<TargetUpdate> = list
                 .iter()
@@ -202,22 +199,28 @@ async fn apply(
                     t
                 })
                 .collect();
-            (
-                Reply::of(p.update_target_states(id, updates.clone()).await),
-                model.targets(id, updates),
-            )
+            Message::TargetStates { id: id.to_owned(), updates }
         }
-        Op::FinalizeIncomplete => {
-            (Reply::of(p.finalize_incomplete(id).await), model.finalize_incomplete(id))
-        }
-        Op::UnknownCommand => {
-            let msg = ResourceProgress {
-                command_id: format!("{id}-unknown"),
-                ..ResourceProgress::default()
-            };
-            (Reply::of(p.update_progress(msg.clone()).await), model.progress(msg))
-        }
-        Op::Restart => {
+        Op::FinalizeIncomplete => Message::FinalizeIncomplete(id.to_owned()),
+        Op::UnknownCommand => Message::Progress(Box::new(ResourceProgress {
+            command_id: format!("{id}-unknown"),
+            ..ResourceProgress::default()
+        })),
+        Op::Restart => return None,
+    })
+}
+
+async fn apply(
+    p: &mut Persister,
+    model: &mut ReferenceModel,
+    command: &FormaCommand,
+    id: &str,
+    step: usize,
+    op: &Op,
+) -> (Reply, Reply) {
+    match message_for(op, command, id, step) {
+        Some(message) => (Reply::of_reply(p.handle(message.clone()).await), model.handle(message)),
+        None => {
             p.clear_cache();
             (Reply::Ack(Ack::Applied), Reply::Ack(Ack::Applied))
         }

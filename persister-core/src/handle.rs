@@ -1,0 +1,342 @@
+//! [`PersisterHandle`]: the persister as a service. A tokio task owns the [`Persister`];
+//! cloneable handles send it messages and await their replies, each with a timeout.
+//!
+//! With group commit on, the task takes every queued message (up to `max_batch`), handles
+//! them in order, commits their combined effect in one store transaction, and only then
+//! replies to each; replies and stored state are those of handling them one at a time.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::messages::{Ack, Message, Reply, ResourceCompletion, ResourceProgress};
+use crate::model::{FormaCommand, ResourceUpdateRef, TargetUpdate, Timestamp};
+use crate::persister::{Persister, PersisterStats};
+
+/// Settings of a [`PersisterHandle`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HandleConfig {
+    /// How long a call waits for its reply before failing with [`Error::Timeout`]. Default 5 s.
+    pub call_timeout: Duration,
+    /// Whether queued messages are committed together. Default on.
+    pub group_commit: bool,
+    /// Most messages committed in one transaction. Default 256.
+    pub max_batch: usize,
+    /// Capacity of the mailbox; senders wait when it is full. Default 65,536.
+    pub mailbox: usize,
+    /// Active commands untouched for this long are evicted (and reloaded on demand). Default
+    /// none.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for HandleConfig {
+    fn default() -> Self {
+        Self {
+            call_timeout: Duration::from_secs(5),
+            group_commit: true,
+            max_batch: 256,
+            mailbox: 65_536,
+            idle_timeout: None,
+        }
+    }
+}
+
+impl HandleConfig {
+    /// Sets the per-call timeout.
+    #[must_use]
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Turns group commit on or off.
+    #[must_use]
+    pub fn group_commit(mut self, on: bool) -> Self {
+        self.group_commit = on;
+        self
+    }
+
+    /// Sets the largest batch.
+    #[must_use]
+    pub fn max_batch(mut self, n: usize) -> Self {
+        self.max_batch = n.max(1);
+        self
+    }
+
+    /// Sets the idle timeout of active commands.
+    #[must_use]
+    pub fn idle_timeout(mut self, idle: Option<Duration>) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+}
+
+enum Envelope {
+    Call { message: Message, reply: oneshot::Sender<Result<Reply>> },
+    Recover(oneshot::Sender<Result<Vec<FormaCommand>>>),
+    Stats(oneshot::Sender<PersisterStats>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A cloneable handle to a persister running in its own task.
+#[derive(Clone, Debug)]
+pub struct PersisterHandle {
+    tx: mpsc::Sender<Envelope>,
+    call_timeout: Duration,
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Call { message, .. } => {
+                write!(f, "Call({} {})", message.kind(), message.command_id())
+            }
+            Self::Recover(_) => f.write_str("Recover"),
+            Self::Stats(_) => f.write_str("Stats"),
+            Self::Shutdown(_) => f.write_str("Shutdown"),
+        }
+    }
+}
+
+impl PersisterHandle {
+    /// Starts the persister's task on the current tokio runtime.
+    ///
+    /// The task ends after [`shutdown`](Self::shutdown), or when every handle is dropped and
+    /// the mailbox is drained.
+    pub fn spawn(persister: Persister, config: HandleConfig) -> (Self, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(config.mailbox.max(1));
+        let call_timeout = config.call_timeout;
+        let task = tokio::spawn(run(persister, rx, config));
+        (Self { tx, call_timeout }, task)
+    }
+
+    /// Sends a message and waits for its reply.
+    ///
+    /// # Errors
+    /// The message's own error; [`Error::Timeout`] when no reply came in time (the message may
+    /// still be applied later); [`Error::Shutdown`] when the persister has stopped.
+    pub async fn call(&self, message: Message) -> Result<Reply> {
+        let started = Instant::now();
+        let kind = message.kind();
+        let (reply, rx) = oneshot::channel();
+        let wait = async {
+            self.tx.send(Envelope::Call { message, reply }).await.map_err(|_| Error::Shutdown)?;
+            rx.await.map_err(|_| Error::Shutdown)?
+        };
+        let result = match tokio::time::timeout(self.call_timeout, wait).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout { after: self.call_timeout }),
+        };
+        metrics::histogram!("persister_call_seconds", "kind" => kind)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn ack(&self, message: Message) -> Result<Ack> {
+        match self.call(message).await? {
+            Reply::Ack(ack) => Ok(ack),
+            Reply::Command(_) => Ok(Ack::Applied),
+        }
+    }
+
+    /// `StoreNewFormaCommand`; see [`Persister::store_new`].
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn store_new(&self, command: FormaCommand) -> Result<()> {
+        self.ack(Message::StoreNew(Box::new(command))).await.map(|_| ())
+    }
+
+    /// `LoadFormaCommand`; see [`Persister::load`].
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn load(&self, id: &str) -> Result<FormaCommand> {
+        match self.call(Message::Load(id.to_owned())).await? {
+            Reply::Command(c) => Ok(*c),
+            Reply::Ack(_) => Err(crate::StoreError::NotFound { id: id.to_owned() }.into()),
+        }
+    }
+
+    /// `UpdateResourceProgress`; see [`Persister::update_progress`].
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn update_progress(&self, msg: ResourceProgress) -> Result<Ack> {
+        self.ack(Message::Progress(Box::new(msg))).await
+    }
+
+    /// `MarkResourceUpdateAsComplete`; see [`Persister::complete`].
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn complete(&self, msg: ResourceCompletion) -> Result<Ack> {
+        self.ack(Message::Complete(Box::new(msg))).await
+    }
+
+    /// `UpdateTargetStates`; see [`Persister::update_target_states`].
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn update_target_states(&self, id: &str, updates: Vec<TargetUpdate>) -> Result<Ack> {
+        self.ack(Message::TargetStates { id: id.to_owned(), updates }).await
+    }
+
+    /// `MarkResourcesAsRejected`; see [`Persister::mark_rejected`].
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn mark_rejected(
+        &self,
+        id: &str,
+        refs: Vec<ResourceUpdateRef>,
+        modified_ts: Timestamp,
+    ) -> Result<Ack> {
+        self.ack(Message::MarkRejected { id: id.to_owned(), refs, modified_ts }).await
+    }
+
+    /// `MarkResourcesAsFailed`; see [`Persister::mark_failed`].
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn mark_failed(
+        &self,
+        id: &str,
+        refs: Vec<ResourceUpdateRef>,
+        modified_ts: Timestamp,
+    ) -> Result<Ack> {
+        self.ack(Message::MarkFailed { id: id.to_owned(), refs, modified_ts }).await
+    }
+
+    /// `MarkResourcesAsCanceled`; see [`Persister::mark_canceled`].
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn mark_canceled(&self, id: &str, refs: Vec<ResourceUpdateRef>) -> Result<Ack> {
+        self.ack(Message::MarkCanceled { id: id.to_owned(), refs }).await
+    }
+
+    /// `MarkCommandResourcesAsCanceled`; see [`Persister::cancel_all`].
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn cancel_all(&self, id: &str) -> Result<Ack> {
+        self.ack(Message::CancelAll(id.to_owned())).await
+    }
+
+    /// `FinalizeIncompleteCommand`; see [`Persister::finalize_incomplete`].
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn finalize_incomplete(&self, id: &str) -> Result<Ack> {
+        self.ack(Message::FinalizeIncomplete(id.to_owned())).await
+    }
+
+    /// Recovery on start; see [`Persister::recover`]. Not subject to the call timeout.
+    ///
+    /// # Errors
+    /// Store errors; [`Error::Shutdown`].
+    pub async fn recover(&self) -> Result<Vec<FormaCommand>> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Envelope::Recover(reply)).await.map_err(|_| Error::Shutdown)?;
+        rx.await.map_err(|_| Error::Shutdown)?
+    }
+
+    /// The persister's counters, for callers without a metrics recorder.
+    ///
+    /// # Errors
+    /// [`Error::Shutdown`].
+    pub async fn stats(&self) -> Result<PersisterStats> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Envelope::Stats(reply)).await.map_err(|_| Error::Shutdown)?;
+        rx.await.map_err(|_| Error::Shutdown)
+    }
+
+    /// Stops accepting messages, handles every message already queued, and waits for the
+    /// task to finish.
+    ///
+    /// # Errors
+    /// [`Error::Shutdown`] when the task had already stopped.
+    pub async fn shutdown(&self) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Envelope::Shutdown(reply)).await.map_err(|_| Error::Shutdown)?;
+        rx.await.map_err(|_| Error::Shutdown)
+    }
+}
+
+async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config: HandleConfig) {
+    let max_batch = if config.group_commit { config.max_batch.max(1) } else { 1 };
+    let tick = config
+        .idle_timeout
+        .map_or(Duration::from_secs(3600), |idle| (idle / 4).max(Duration::from_millis(10)));
+    let mut shutdown: Option<oneshot::Sender<()>> = None;
+    let mut calls = Vec::with_capacity(max_batch);
+    loop {
+        let first = match tokio::time::timeout(tick, rx.recv()).await {
+            Ok(Some(envelope)) => envelope,
+            Ok(None) => break,
+            Err(_) => {
+                if let Some(idle) = config.idle_timeout {
+                    persister.evict_idle(idle);
+                }
+                continue;
+            }
+        };
+        let mut next = Some(first);
+        while let Some(envelope) = next.take() {
+            match envelope {
+                Envelope::Call { message, reply } => calls.push((message, reply)),
+                Envelope::Recover(reply) => {
+                    flush(&mut persister, &mut calls).await;
+                    let _ = reply.send(persister.recover().await);
+                }
+                Envelope::Stats(reply) => {
+                    flush(&mut persister, &mut calls).await;
+                    let _ = reply.send(persister.stats());
+                }
+                Envelope::Shutdown(reply) => {
+                    rx.close();
+                    shutdown = Some(reply);
+                }
+            }
+            if calls.len() < max_batch {
+                next = rx.try_recv().ok();
+            }
+        }
+        flush(&mut persister, &mut calls).await;
+        if let Some(idle) = config.idle_timeout {
+            persister.evict_idle(idle);
+        }
+    }
+    if let Some(reply) = shutdown {
+        let _ = reply.send(());
+    }
+}
+
+/// Handles the queued calls as one batch and replies to each.
+async fn flush(
+    persister: &mut Persister,
+    calls: &mut Vec<(Message, oneshot::Sender<Result<Reply>>)>,
+) {
+    if calls.is_empty() {
+        return;
+    }
+    let (messages, replies): (Vec<Message>, Vec<_>) = calls.drain(..).unzip();
+    let size = messages.len();
+    for m in &messages {
+        metrics::counter!("persister_messages_total", "kind" => m.kind()).increment(1);
+    }
+    metrics::histogram!("persister_batch_size")
+        .record(f64::from(u32::try_from(size).unwrap_or(u32::MAX)));
+    let span = tracing::debug_span!("persister.batch", batch_size = size);
+    let started = Instant::now();
+    let results = persister.handle_batch(messages).instrument(span).await;
+    metrics::histogram!("persister_batch_seconds").record(started.elapsed().as_secs_f64());
+    for (reply, result) in replies.into_iter().zip(results) {
+        let _ = reply.send(result);
+    }
+}

@@ -1,0 +1,81 @@
+//! `floor`: the rows and bytes that `ours` wrote, written again by plain SQL in the same
+//! transactions, with no model logic. The least a durable checkpoint can cost here.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior, params};
+
+use super::BenchError;
+use super::recording::Write;
+
+/// A plain connection to a database with the product's schema.
+#[derive(Debug)]
+pub(super) struct Floor {
+    conn: Connection,
+}
+
+impl Floor {
+    /// Opens `path`, whose schema the SQLite backend has already created.
+    pub(super) fn open(path: &Path, synchronous: &str) -> Result<Self, BenchError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", synchronous)?;
+        Ok(Self { conn })
+    }
+
+    /// Replays one recorded write in one transaction.
+    pub(super) fn replay(&mut self, write: &Write) -> Result<(), BenchError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match write {
+            Write::Insert(c) => {
+                let h = &c.header;
+                tx.prepare_cached(
+                    "INSERT INTO forma_commands (command_id, command, state, client_id, start_ts, modified_ts, revision, body, head) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
+                )?
+                .execute(params![h.id, h.command, h.state, h.client_id, h.start_ts, h.modified_ts, h.body, h.head])?;
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, completion, data) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                for r in &c.resource_updates {
+                    stmt.execute(params![
+                        h.id,
+                        r.position,
+                        r.ksuid,
+                        r.operation,
+                        r.state,
+                        r.completion.code(),
+                        r.data
+                    ])?;
+                }
+            }
+            Write::Apply(c) => {
+                let h = &c.header;
+                tx.prepare_cached(
+                    "UPDATE forma_commands SET state = ?1, start_ts = ?2, modified_ts = ?3, head = ?4, \
+                     body = COALESCE(?5, body), revision = revision + 1 WHERE command_id = ?6",
+                )?
+                .execute(params![h.state, h.start_ts, h.modified_ts, h.head, h.body, c.command_id])?;
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE resource_updates SET state = ?1, completion = ?2, data = ?3 WHERE command_id = ?4 AND position = ?5",
+                )?;
+                for r in &c.resource_updates {
+                    stmt.execute(params![
+                        r.state,
+                        r.completion.code(),
+                        r.data,
+                        c.command_id,
+                        r.position
+                    ])?;
+                }
+            }
+            Write::Delete(id) => {
+                tx.prepare_cached("DELETE FROM forma_commands WHERE command_id = ?1")?
+                    .execute([id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! The benchmark behind `cargo xtask bench`: replays the workloads through four designs on
+//! the same backend, with the same durability and the same codec, in one run.
+//!
+//! - `naive`: load, parse, patch, encode and write the whole command for every message.
+//! - `seed`: parse once and cache, but encode and write the whole command for every message.
+//! - `ours`: the persister (cache, O(1) index, incremental writes).
+//! - `floor`: the rows and bytes `ours` wrote, written by plain SQL in the same transactions.
+
+mod docstore;
+mod floor;
+pub mod measure;
+mod recording;
+pub mod report;
+mod run;
+
+use std::path::PathBuf;
+
+pub use run::run;
+
+/// Errors of a benchmark run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BenchError {
+    /// SQLite failed in a baseline design.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The persister failed.
+    #[error("persister: {0}")]
+    Persister(#[from] persister_core::Error),
+    /// A store failed.
+    #[error("store: {0}")]
+    Store(#[from] persister_core::StoreError),
+    /// JSON failed.
+    #[error("codec: {0}")]
+    Codec(#[from] persister_core::CodecError),
+    /// A file could not be written.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    /// A baseline lost a command.
+    #[error("command {0} missing from the document table")]
+    Missing(String),
+    /// The options ask for something this build cannot do.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Which workloads to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum WorkloadKind {
+    /// One command of 196 resource updates.
+    W1,
+    /// 40 commands of mixed sizes, interleaved.
+    W2,
+    /// One command of 2,000 resource updates.
+    W3,
+}
+
+/// Durability of every design's database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// `synchronous=FULL`: every commit is fsynced.
+    Full,
+    /// `synchronous=NORMAL`: WAL commits are not fsynced (durable across process crashes,
+    /// not power loss).
+    Normal,
+}
+
+impl Durability {
+    /// The SQLite `synchronous` value.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Normal => "normal",
+        }
+    }
+}
+
+/// The backend every design runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Embedded SQLite on a file.
+    Sqlite,
+    /// PostgreSQL, found as the tests find it.
+    Postgres,
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// The backend.
+    pub backend: Backend,
+    /// The workloads, in order.
+    pub workloads: Vec<WorkloadKind>,
+    /// Shorter message streams (commands stay full size).
+    pub quick: bool,
+    /// Durability.
+    pub durability: Durability,
+    /// The workload seed.
+    pub seed: u64,
+    /// Where database files go (a fresh directory is made inside).
+    pub dir: PathBuf,
+    /// Whether to draw progress bars.
+    pub progress: bool,
+}

@@ -1,0 +1,107 @@
+//! A store wrapper that records every write `ours` makes, so that `floor` can replay the
+//! same rows and bytes with plain SQL.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use persister_core::{
+    Checkpoint, CommandRow, CommandStore, DynCommandStore, ListFilter, StoreResult, StoredCommand,
+    WriteOp,
+};
+
+/// One recorded write.
+#[derive(Clone, Debug)]
+pub(super) enum Write {
+    /// `insert`.
+    Insert(StoredCommand),
+    /// `apply`.
+    Apply(Checkpoint),
+    /// `delete`.
+    Delete(String),
+}
+
+impl Write {
+    /// The bytes of text the write carries (JSON plus key columns).
+    pub(super) fn bytes(&self) -> usize {
+        match self {
+            Self::Insert(c) => {
+                c.header.body.len()
+                    + c.header.head.len()
+                    + c.resource_updates
+                        .iter()
+                        .map(|r| r.data.len() + r.ksuid.len() + r.state.len())
+                        .sum::<usize>()
+            }
+            Self::Apply(c) => {
+                c.header.head.len()
+                    + c.header.state.len()
+                    + c.header.body.as_ref().map_or(0, String::len)
+                    + c.resource_updates.iter().map(|r| r.data.len() + r.state.len()).sum::<usize>()
+            }
+            Self::Delete(id) => id.len(),
+        }
+    }
+}
+
+/// Forwards to an inner store and records the writes that succeeded.
+#[derive(Debug)]
+pub(super) struct RecordingStore {
+    inner: Arc<DynCommandStore>,
+    writes: Mutex<Vec<Write>>,
+}
+
+impl RecordingStore {
+    /// Wraps `inner`.
+    pub(super) fn new(inner: Arc<DynCommandStore>) -> Self {
+        Self { inner, writes: Mutex::new(Vec::new()) }
+    }
+
+    /// Takes the writes recorded so far.
+    pub(super) fn take(&self) -> Vec<Write> {
+        std::mem::take(&mut *self.writes.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    fn record(&self, w: Write) {
+        self.writes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(w);
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl CommandStore for RecordingStore {
+    async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
+        self.inner.insert(command.clone()).await?;
+        self.record(Write::Insert(command));
+        Ok(())
+    }
+    async fn apply(&self, checkpoint: Checkpoint) -> StoreResult<()> {
+        self.inner.apply(checkpoint.clone()).await?;
+        self.record(Write::Apply(checkpoint));
+        Ok(())
+    }
+    async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()> {
+        self.inner.delete(id, expected_revision).await?;
+        self.record(Write::Delete(id.to_owned()));
+        Ok(())
+    }
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        self.inner.write_batch(ops.clone()).await?;
+        for op in ops {
+            self.record(match op {
+                WriteOp::Insert(c) => Write::Insert(c),
+                WriteOp::Apply(c) => Write::Apply(c),
+                WriteOp::Delete { id, .. } => Write::Delete(id),
+            });
+        }
+        Ok(())
+    }
+    async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
+        self.inner.load(id).await
+    }
+    async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
+        self.inner.list(filter).await
+    }
+    async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
+        self.inner.list_unfinished().await
+    }
+}
