@@ -7,6 +7,7 @@
 //! - `floor`: the rows and bytes `ours` wrote, written by plain SQL in the same transactions.
 
 mod docstore;
+mod flood;
 mod floor;
 pub mod measure;
 mod recording;
@@ -53,6 +54,9 @@ pub enum WorkloadKind {
     W2,
     /// One command of 2,000 resource updates.
     W3,
+    /// 50 commands of 196 resources, one task per resource, all calls at once, through the
+    /// async handle with group commit on and off.
+    Flood,
 }
 
 /// Durability of every design's database.
@@ -109,4 +113,12 @@ pub struct BenchOptions {
     pub dir: PathBuf,
     /// Whether to draw progress bars.
     pub progress: bool,
+    /// Only these designs (`ours` always runs: `floor` replays its writes); all when empty.
+    pub designs: Vec<String>,
+}
+
+impl BenchOptions {
+    fn runs(&self, design: &str) -> bool {
+        self.designs.is_empty() || self.designs.iter().any(|d| d == design)
+    }
 }

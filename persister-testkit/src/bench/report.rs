@@ -139,12 +139,14 @@ pub struct Report {
     pub workloads: Vec<WorkloadResult>,
     /// Peak resident memory of the whole run.
     pub peak_rss_bytes: u64,
+    /// The flood, when run.
+    pub flood: Option<super::flood::FloodResult>,
 }
 
 impl Report {
     /// An empty report.
     pub fn new(backend: &'static str, durability: &'static str, quick: bool) -> Self {
-        Self { backend, durability, quick, workloads: Vec::new(), peak_rss_bytes: 0 }
+        Self { backend, durability, quick, workloads: Vec::new(), peak_rss_bytes: 0, flood: None }
     }
 
     fn workload(&self, name: &str) -> Option<&WorkloadResult> {
@@ -224,6 +226,9 @@ impl Report {
                 );
             }
         }
+        if let Some(flood) = &self.flood {
+            out.push_str(&flood.table());
+        }
         if let Some(s) = self.w3_vs_w1_cpu_per_msg() {
             let _ = writeln!(out, "\nscaling: CPU per message W3/W1 = {s:.2}");
         }
@@ -254,7 +259,9 @@ impl Report {
             );
         }
         let memory = self.workload("W2").and_then(|w| w.memory);
+        let flood = self.flood.as_ref().map(super::flood::FloodResult::json);
         json!({
+            "flood": flood,
             "backend": self.backend,
             "durability": self.durability,
             "quick": self.quick,

@@ -24,6 +24,7 @@ fn limits(kind: WorkloadKind, quick: bool) -> (usize, usize, usize) {
         (WorkloadKind::W2, true) => (3000, 400, 200),
         (WorkloadKind::W3, false) => (usize::MAX, 150, 60),
         (WorkloadKind::W3, true) => (2000, 30, 15),
+        (WorkloadKind::Flood, _) => (0, 0, 0),
     }
 }
 
@@ -45,6 +46,13 @@ pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
             WorkloadKind::W1 => Workload::w1(options.seed),
             WorkloadKind::W2 => Workload::w2(options.seed),
             WorkloadKind::W3 => Workload::w3(options.seed),
+            WorkloadKind::Flood => {
+                let result = super::flood::run_flood(options, &dir).await;
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir)?;
+                report.flood = Some(result?);
+                continue;
+            }
         };
         let result = run_workload(&workload, kind, options, &dir).await;
         let _ = std::fs::remove_dir_all(&dir);
@@ -75,13 +83,17 @@ async fn run_workload(
         result.memory = Some(memory);
     }
 
-    let path = dir.join(format!("{}-floor.db", workload.name));
-    result
-        .designs
-        .push(("floor", run_floor(workload, &writes, ours_n.min(n), &path, options).await?));
+    if options.runs("floor") {
+        let path = dir.join(format!("{}-floor.db", workload.name));
+        let floor = run_floor(workload, &writes, ours_n.min(n), &path, options).await?;
+        result.designs.push(("floor", floor));
+    }
     drop(writes);
 
     for (name, cached, limit) in [("seed", true, seed_n), ("naive", false, naive_n)] {
+        if !options.runs(name) {
+            continue;
+        }
         let path = dir.join(format!("{}-{name}.db", workload.name));
         let mut store = DocStore::open(&path, sync, cached, now)?;
         for c in &workload.commands {

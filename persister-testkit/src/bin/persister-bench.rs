@@ -16,7 +16,7 @@ struct Args {
     /// The backend.
     #[arg(long, value_enum, default_value = "sqlite")]
     backend: Backend,
-    /// Workloads to run (repeatable); all three by default.
+    /// Workloads to run (repeatable); all of them by default.
     #[arg(long, value_enum)]
     workload: Vec<WorkloadKind>,
     /// Shorter message streams (commands keep their full size): under a minute in all.
@@ -31,6 +31,9 @@ struct Args {
     /// The workload seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Only these designs (repeatable: naive, seed, ours, floor); all by default.
+    #[arg(long)]
+    design: Vec<String>,
     /// Directory for the database files.
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -40,7 +43,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let mut workloads = args.workload.clone();
     if workloads.is_empty() {
-        workloads = vec![WorkloadKind::W1, WorkloadKind::W2, WorkloadKind::W3];
+        workloads = vec![WorkloadKind::W1, WorkloadKind::W2, WorkloadKind::W3, WorkloadKind::Flood];
     }
     workloads.sort_unstable();
     workloads.dedup();
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         seed: args.seed,
         dir: args.dir.unwrap_or_else(std::env::temp_dir),
         progress: true,
+        designs: args.design.clone(),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -150,7 +150,7 @@ fn interleave(rng: &mut impl Rng, commands: &[&FormaCommand], in_flight: usize) 
         }
         let slot = rng.random_range(0..active.len());
         let (c, p, step) = active[slot];
-        out.push(message(rng, c, p, step));
+        out.push(message_for(rng, c, p, step));
         if step == 5 {
             active.swap_remove(slot);
         } else {
@@ -159,7 +159,8 @@ fn interleave(rng: &mut impl Rng, commands: &[&FormaCommand], in_flight: usize) 
     }
 }
 
-fn message(rng: &mut impl Rng, c: &FormaCommand, position: usize, step: u32) -> Message {
+/// Message `step` (0 to 4 progress, 5 completion) of the resource update at `position`.
+pub fn message_for(rng: &mut impl Rng, c: &FormaCommand, position: usize, step: u32) -> Message {
     let ru = &c.resource_updates[position];
     let at = |s: u32| {
         let base = c.start_ts.datetime() + time_offset(position, s);

@@ -1,0 +1,186 @@
+//! The persister as a service: calls through the handle, group commit under concurrency,
+//! timeouts, shutdown, and recovery after the task is killed mid-stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use persister_core::{
+    Ack, Checkpoint, CommandRow, CommandState, CommandStore, Error, HandleConfig, ListFilter,
+    MemoryStore, Persister, PersisterHandle, ResourceUpdateState, StoreResult, StoredCommand,
+    WriteOp,
+};
+use persister_sqlite::{SqliteConfig, SqliteStore};
+use persister_testkit::workload::{Message, Workload};
+
+async fn send(handle: &PersisterHandle, m: Message) -> persister_core::Result<Ack> {
+    match m {
+        Message::Progress(p) => handle.update_progress(p).await,
+        Message::Complete(c) => handle.complete(c).await,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_are_group_committed() {
+    let store = Arc::new(SqliteStore::open(SqliteConfig::in_memory()).await.expect("opens"));
+    let (handle, task) = PersisterHandle::spawn(Persister::new(store), HandleConfig::default());
+    let workload = Workload::w1(3);
+    handle.store_new(workload.commands[0].clone()).await.expect("stored");
+    // Each resource's messages in order on its own task, all resources at once.
+    let mut per_resource: std::collections::BTreeMap<String, Vec<Message>> = Default::default();
+    for m in workload.messages.clone() {
+        let uri = match &m {
+            Message::Progress(p) => p.resource_uri.clone(),
+            Message::Complete(c) => c.resource_uri.clone(),
+        };
+        per_resource.entry(uri).or_default().push(m);
+    }
+    let mut tasks = Vec::new();
+    for (_, messages) in per_resource {
+        let handle = handle.clone();
+        tasks.push(tokio::spawn(async move {
+            for m in messages {
+                send(&handle, m).await.expect("applied");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let stats = handle.stats().await.expect("stats");
+    assert!(stats.batches > 0, "concurrent calls shared transactions: {stats:?}");
+    assert!(stats.transactions < 196 * 6, "fewer transactions than messages: {stats:?}");
+    let c = handle.load(&workload.commands[0].id).await.expect("loaded");
+    assert_eq!(c.state, CommandState::Success);
+    assert!(
+        c.resource_updates
+            .iter()
+            .all(|r| r.state == ResourceUpdateState::Success && !r.version.is_empty())
+    );
+    handle.shutdown().await.expect("shut down");
+    task.await.expect("task ends");
+    assert!(matches!(handle.load("x").await, Err(Error::Shutdown)));
+}
+
+/// A store whose writes take longer than the caller is willing to wait.
+#[derive(Debug, Default)]
+struct SlowStore(MemoryStore);
+
+#[async_trait]
+impl CommandStore for SlowStore {
+    async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
+        self.0.insert(command).await
+    }
+    async fn apply(&self, checkpoint: Checkpoint) -> StoreResult<()> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.0.apply(checkpoint).await
+    }
+    async fn delete(&self, id: &str, revision: i64) -> StoreResult<()> {
+        self.0.delete(id, revision).await
+    }
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.0.write_batch(ops).await
+    }
+    async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
+        self.0.load(id).await
+    }
+    async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
+        self.0.list(filter).await
+    }
+    async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
+        self.0.list_unfinished().await
+    }
+}
+
+#[tokio::test]
+async fn a_slow_store_gives_a_typed_timeout() {
+    let config = HandleConfig::default().call_timeout(Duration::from_millis(50));
+    let (handle, _task) =
+        PersisterHandle::spawn(Persister::new(Arc::new(SlowStore::default())), config);
+    let workload = Workload::w1(4).truncated(1);
+    handle.store_new(workload.commands[0].clone()).await.expect("stored");
+    let m = workload.messages[0].clone();
+    let err = send(&handle, m).await.expect_err("times out");
+    assert!(matches!(err, Error::Timeout { .. }) && err.is_transient(), "{err:?}");
+}
+
+#[test]
+fn killed_mid_stream_recovers_and_resumes() {
+    let path =
+        std::env::temp_dir().join(format!("persister-handle-kill-{}.db", std::process::id()));
+    let workload = Workload::w1(5);
+    let id = workload.commands[0].id.clone();
+    let half = workload.messages.len() / 2;
+    // First life: store the command, send half the messages, then kill the runtime (and with it
+    // the handle's task) without draining.
+    let acked = {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let store = SqliteStore::open(SqliteConfig::file(&path)).await.expect("opens");
+            let (handle, _task) =
+                PersisterHandle::spawn(Persister::new(Arc::new(store)), HandleConfig::default());
+            handle.store_new(workload.commands[0].clone()).await.expect("stored");
+            let mut acked = 0;
+            for m in workload.messages[..half].iter().cloned() {
+                send(&handle, m).await.expect("applied");
+                acked += 1;
+            }
+            // In flight when the task dies: sent, never awaited.
+            for m in workload.messages[half..half + 20].iter().cloned() {
+                let handle = handle.clone();
+                tokio::spawn(async move { send(&handle, m).await });
+            }
+            acked
+        })
+        // Dropping the runtime here kills the task mid-stream.
+    };
+    // Second life: reopen, recover, resume from the first unacknowledged message.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store = SqliteStore::open(SqliteConfig::file(&path)).await.expect("reopens");
+        let (handle, task) =
+            PersisterHandle::spawn(Persister::new(Arc::new(store)), HandleConfig::default());
+        let recovered = handle.recover().await.expect("recovers");
+        assert_eq!(recovered.len(), 1);
+        assert_eq!(recovered[0].id, id);
+        assert_eq!(recovered[0].state, CommandState::InProgress);
+        for m in workload.messages[acked..].iter().cloned() {
+            send(&handle, m).await.expect("resumed");
+        }
+        let c = handle.load(&id).await.expect("loaded");
+        assert_eq!(c.state, CommandState::Success);
+        assert!(
+            c.resource_updates
+                .iter()
+                .all(|r| r.state == ResourceUpdateState::Success && !r.version.is_empty())
+        );
+        assert!(handle.recover().await.expect("recovers").is_empty(), "nothing left unfinished");
+        handle.shutdown().await.expect("shut down");
+        task.await.expect("task ends");
+    });
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+#[tokio::test]
+async fn recovery_finalizes_commands_whose_resources_are_all_final() {
+    let store = Arc::new(MemoryStore::new());
+    let workload = Workload::w1(6);
+    let id = workload.commands[0].id.clone();
+    {
+        let mut p = Persister::new(store.clone());
+        p.store_new(workload.commands[0].clone()).await.expect("stored");
+        // Every progress report arrives (the last one says Success), no completion does.
+        for m in workload.messages.iter().filter(|m| matches!(m, Message::Progress(_))).cloned() {
+            m.send(&mut p).await.expect("applied");
+        }
+    }
+    let (handle, _task) = PersisterHandle::spawn(Persister::new(store), HandleConfig::default());
+    let recovered = handle.recover().await.expect("recovers");
+    assert_eq!(recovered.len(), 1);
+    assert_eq!(recovered[0].state, CommandState::Success, "finalized on recovery");
+    assert!(handle.recover().await.expect("recovers").is_empty());
+    let _ = id;
+}
