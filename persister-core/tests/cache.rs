@@ -198,3 +198,34 @@ fn errors_say_what_happened() {
     assert_eq!(e.to_string(), "command x not found");
     assert!(e.is_not_found() && !e.is_transient());
 }
+
+#[tokio::test]
+async fn memory_batches_that_delete_and_reinsert_keep_the_command() {
+    use persister_core::{CommandRow, WriteOp};
+    let store = MemoryStore::new();
+    let row = |id: &str| StoredCommand {
+        header: CommandRow {
+            id: id.into(),
+            command: "apply".into(),
+            state: "NotStarted".into(),
+            client_id: None,
+            start_ts: 0,
+            modified_ts: 0,
+            revision: 0,
+            body: "{}".into(),
+            head: "{}".into(),
+        },
+        resource_updates: Vec::new(),
+    };
+    store.insert(row("c3")).await.expect("insert");
+    let ops = vec![
+        WriteOp::Delete { id: "c3".into(), expected_revision: 0 },
+        WriteOp::Insert(row("c3")),
+        WriteOp::Insert(row("c2")),
+        WriteOp::Delete { id: "c2".into(), expected_revision: 0 },
+        WriteOp::Insert(row("c2")),
+    ];
+    store.write_batch(ops).await.expect("batch");
+    assert!(store.load("c3").await.expect("load").is_some());
+    assert!(store.load("c2").await.expect("load").is_some());
+}

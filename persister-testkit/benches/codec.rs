@@ -5,6 +5,8 @@
 //! The model's raw fields only work through sonic-rs, so the like-for-like comparison of the two
 //! libraries decodes into and encodes from each library's generic JSON value (`dom`).
 
+#![allow(missing_docs, reason = "criterion_group! generates an undocumented function")]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use persister_core::codec::{
     decode_command, decode_resource_update, encode_command, encode_resource_update,

@@ -12,8 +12,10 @@
 
 pub mod bench;
 pub mod conformance;
+pub mod crash;
 pub mod faulty;
 pub mod model;
+pub mod pg;
 pub mod properties;
 pub mod strategies;
 pub mod workload;

@@ -54,7 +54,8 @@ impl flags::Ci {
 
 impl Step {
     /// Every step, in the order `cargo xtask ci` runs them.
-    const ALL: [Step; 5] = [Step::Fmt, Step::Clippy, Step::Tests, Step::Doc, Step::Layering];
+    const ALL: [Step; 6] =
+        [Step::Fmt, Step::Clippy, Step::Tests, Step::Doc, Step::Layering, Step::Crash];
 
     /// The step's name, as `--skip` spells it.
     fn name(self) -> &'static str {
@@ -64,6 +65,7 @@ impl Step {
             Step::Tests => "tests",
             Step::Doc => "doc",
             Step::Layering => "layering",
+            Step::Crash => "crash",
         }
     }
 
@@ -90,6 +92,11 @@ impl Step {
                     .run()?;
             }
             Step::Layering => check_layering(sh)?,
+            // The short crash test, on the debug build the tests already made.
+            Step::Crash => {
+                cmd!(sh, "cargo run -p persister-testkit --bin persister-crash -- --trials 5")
+                    .run()?
+            }
         }
         Ok(())
     }

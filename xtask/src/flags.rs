@@ -17,12 +17,14 @@ pub(crate) struct Xtask {
 /// The tasks `cargo xtask` knows.
 #[derive(Debug, Subcommand)]
 pub(crate) enum XtaskCmd {
-    /// Run every CI step in order: fmt, clippy, tests, doc, layering.
+    /// Run every CI step in order: fmt, clippy, tests, doc, layering, crash.
     Ci(Ci),
     /// Run the tidy checks over the workspace source tree.
     Tidy(Tidy),
     /// Run the benchmark driver, forwarding every argument verbatim.
     Bench(Bench),
+    /// Run the crash test (SIGKILL at random moments), forwarding every argument verbatim.
+    Crash(Crash),
 }
 
 /// Flags of `cargo xtask ci`.
@@ -46,6 +48,8 @@ pub(crate) enum Step {
     Doc,
     /// `cargo tree` checks that the crates depend on each other only as designed.
     Layering,
+    /// The short crash test: 5 kill-and-check trials per backend.
+    Crash,
 }
 
 /// Flags of `cargo xtask tidy`.
@@ -57,6 +61,15 @@ pub(crate) struct Tidy {}
 #[command(disable_help_flag = true)]
 pub(crate) struct Bench {
     /// Arguments passed unchanged to `persister-bench`; `cargo xtask bench --help` shows its help.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    pub(crate) args: Vec<String>,
+}
+
+/// Flags of `cargo xtask crash`.
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub(crate) struct Crash {
+    /// Arguments passed unchanged to `persister-crash` (`--trials N`, `--backend sqlite|postgres`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
     pub(crate) args: Vec<String>,
 }

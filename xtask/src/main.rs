@@ -6,6 +6,7 @@
 //! - `cargo xtask ci` runs fmt, clippy, tests, doc and the layering check, stopping at the first failure.
 //! - `cargo xtask tidy` runs the source-tree checks (plain `cargo test` runs them too).
 //! - `cargo xtask bench [ARGS...]` forwards its arguments to the `persister-bench` binary.
+//! - `cargo xtask crash [ARGS...]` forwards its arguments to the `persister-crash` binary.
 //!
 //! Commands run through `xshell::cmd!`, which passes arguments without building shell strings.
 
@@ -50,6 +51,7 @@ fn run(flags: flags::Xtask) -> Result<()> {
         flags::XtaskCmd::Ci(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Tidy(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Bench(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Crash(cmd) => cmd.run(&sh),
     }
 }
 

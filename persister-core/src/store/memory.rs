@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: the reference implementation of [`CommandStore`], in memory.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -147,13 +147,14 @@ impl CommandStore for MemoryStore {
                 scratch.insert(id.clone(), c.clone());
             }
         }
-        let ids: Vec<String> = scratch
-            .keys()
-            .cloned()
-            .chain(ops.iter().filter_map(|op| match op {
-                WriteOp::Insert(c) => Some(c.header.id.clone()),
-                _ => None,
-            }))
+        // Every id the batch names, once: each is written back (or removed) exactly once.
+        let ids: BTreeSet<String> = ops
+            .iter()
+            .map(|op| match op {
+                WriteOp::Insert(c) => c.header.id.clone(),
+                WriteOp::Apply(c) => c.command_id.clone(),
+                WriteOp::Delete { id, .. } => id.clone(),
+            })
             .collect();
         for op in ops {
             match op {

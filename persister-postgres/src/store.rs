@@ -1,0 +1,166 @@
+//! [`PgStore`]: the [`CommandStore`] over PostgreSQL, and the SQL of its reads (the writes are
+//! in `write.rs`).
+//!
+//! Every operation is one transaction on one pooled connection (a batch of writes too; the
+//! single writes are batches of one); dropping the transaction on an error rolls it back, so a
+//! failed operation writes nothing. Loads read header and rows in one REPEATABLE READ snapshot.
+//!
+//! Every value is bound as a parameter. Identifiers (table and column names) are string
+//! literals in this file and never come from input.
+
+use async_trait::async_trait;
+#[cfg(doc)]
+use persister_core::StoreError;
+use persister_core::{
+    Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, StoreResult,
+    StoredCommand, WriteOp,
+};
+use sqlx::postgres::PgPool;
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::config::PgConfig;
+use crate::error::Error;
+use crate::schema::{self, header_columns, read_header, read_update, update_columns};
+use crate::write::write;
+
+#[doc = include_str!("docs.md")]
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database described by `config` and migrates its schema.
+    ///
+    /// # Errors
+    /// [`StoreError::SchemaTooNew`] when the database was migrated by a newer version of this
+    /// crate; a transient [`StoreError::Backend`] when the server cannot be reached within the
+    /// acquire timeout; a permanent one when the URL is invalid or a migration fails.
+    pub async fn connect(config: PgConfig) -> StoreResult<Self> {
+        let options = config.connect_options().map_err(Error::from)?;
+        let pool = config.pool_options().connect_with(options).await.map_err(Error::from)?;
+        Self::from_pool(pool).await
+    }
+
+    /// A store over an existing pool; migrates the schema like [`connect`](Self::connect).
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect), except for connecting.
+    pub async fn from_pool(pool: PgPool) -> StoreResult<Self> {
+        schema::migrate(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for callers that run their own statements next to the store.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Every body, head and resource update data column of every stored command (by command
+    /// id, then body, head and rows by position), for tests that scan the stored bytes for
+    /// secrets.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the query fails.
+    pub async fn dump_all_text(&self) -> StoreResult<Vec<String>> {
+        let values = sqlx::query_scalar(
+            "SELECT value FROM ( \
+               SELECT command_id, 0 AS kind, 0::bigint AS position, body AS value \
+                 FROM forma_commands \
+               UNION ALL SELECT command_id, 1, 0, head FROM forma_commands \
+               UNION ALL SELECT command_id, 2, position, data FROM resource_updates \
+             ) AS stored ORDER BY command_id, kind, position",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::from)?;
+        Ok(values)
+    }
+}
+
+#[async_trait]
+impl CommandStore for PgStore {
+    async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
+        self.write_batch(vec![WriteOp::Insert(command)]).await
+    }
+
+    async fn apply(&self, checkpoint: Checkpoint) -> StoreResult<()> {
+        self.write_batch(vec![WriteOp::Apply(checkpoint)]).await
+    }
+
+    async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()> {
+        self.write_batch(vec![WriteOp::Delete { id: id.to_owned(), expected_revision }]).await
+    }
+
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        Ok(write(&self.pool, &ops).await?)
+    }
+
+    async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
+        Ok(load(&self.pool, id).await?)
+    }
+
+    async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
+        // Only fixed fragments are appended; every value is bound.
+        let mut query = QueryBuilder::<Postgres>::new(concat!(
+            "SELECT ",
+            header_columns!(),
+            " FROM forma_commands WHERE TRUE"
+        ));
+        if let Some(state) = &filter.state {
+            query.push(" AND state = ").push_bind(state);
+        }
+        if let Some(client_id) = &filter.client_id {
+            query.push(" AND client_id = ").push_bind(client_id);
+        }
+        if let Some(command) = &filter.command {
+            query.push(" AND command = ").push_bind(command);
+        }
+        query.push(" ORDER BY start_ts DESC, command_id DESC");
+        if let Some(limit) = filter.limit {
+            query.push(" LIMIT ").push_bind(i64::from(limit));
+        }
+        let rows = query.build().fetch_all(&self.pool).await.map_err(Error::from)?;
+        Ok(rows.iter().map(read_header).collect::<Result<_, _>>()?)
+    }
+
+    async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "SELECT command_id FROM forma_commands WHERE state <> ALL($1) \
+             ORDER BY start_ts, command_id",
+        )
+        .bind(&FINAL_COMMAND_STATES[..])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::from)?;
+        Ok(ids)
+    }
+}
+
+/// Loads a command and its rows ordered by position from one snapshot.
+async fn load(pool: &PgPool, id: &str) -> Result<Option<StoredCommand>, Error> {
+    let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    let header = sqlx::query(concat!(
+        "SELECT ",
+        header_columns!(),
+        " FROM forma_commands WHERE command_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(header) = header else {
+        return Ok(None);
+    };
+    let header = read_header(&header)?;
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        update_columns!(),
+        " FROM resource_updates WHERE command_id = $1 ORDER BY position"
+    ))
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let resource_updates = rows.iter().map(|row| read_update(row, id)).collect::<Result<_, _>>()?;
+    Ok(Some(StoredCommand { header, resource_updates }))
+}

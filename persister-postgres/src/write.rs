@@ -1,0 +1,270 @@
+//! The write path: [`write`] applies a batch of inserts, applies and deletes in one
+//! transaction; each single write of the store is a batch of one.
+//!
+//! Rows of one command are written with one statement per table: the values are bound as
+//! arrays and expanded with `UNNEST`. Writes run at READ COMMITTED and are fenced by `revision`
+//! in their `WHERE` clause: PostgreSQL re-checks that clause against the newest committed row,
+//! so of two writers holding the same revision exactly one succeeds. Every value is bound;
+//! identifiers are string literals in this file and never come from input.
+
+use std::collections::HashSet;
+
+use persister_core::{Checkpoint, ResourceUpdateRow, StoreError, StoredCommand, WriteOp};
+use sqlx::postgres::{PgBindIterExt, PgConnection, PgPool};
+
+use crate::error::{Error, check_size, corrupt};
+use crate::schema::Micros;
+
+/// Bytes each array element costs on the wire besides its text (length word, integers).
+const ROW_OVERHEAD: usize = 64;
+
+/// Applies `ops` in order in one transaction; the first error rolls all of them back.
+pub(crate) async fn write(pool: &PgPool, ops: &[WriteOp]) -> Result<(), Error> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    for op in ops {
+        match op {
+            WriteOp::Insert(command) => insert(&mut tx, command)
+                .await
+                .map_err(|e| e.in_command(&command.header.id, || largest_value(command)))?,
+            WriteOp::Apply(checkpoint) => {
+                apply(&mut tx, checkpoint).await.map_err(|e| {
+                    e.in_command(&checkpoint.command_id, || {
+                        let h = &checkpoint.header;
+                        let body = h.body.as_ref().map_or(0, String::len);
+                        largest(
+                            [("head", h.head.len()), ("body", body)],
+                            &checkpoint.resource_updates,
+                        )
+                    })
+                })?;
+            }
+            WriteOp::Delete { id, expected_revision } => {
+                delete(&mut tx, id, *expected_revision).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts a command at revision 0 with its resource updates: two statements, one per table.
+async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Error> {
+    let h = &command.header;
+    let rows = &command.resource_updates;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM forma_commands WHERE command_id = $1)")
+            .bind(&h.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if exists {
+        return Err(StoreError::AlreadyExists { id: h.id.clone() }.into());
+    }
+    let mut seen = HashSet::with_capacity(rows.len());
+    if let Some(ru) = rows.iter().find(|ru| !seen.insert((&ru.ksuid, &ru.operation))) {
+        return Err(StoreError::DuplicateKey {
+            id: h.id.clone(),
+            ksuid: ru.ksuid.clone(),
+            operation: ru.operation.clone(),
+        }
+        .into());
+    }
+    let client_id = h.client_id.as_ref().map_or(0, String::len);
+    let header_size =
+        [&h.id, &h.command, &h.state, &h.body, &h.head].map(|s| s.len()).iter().sum::<usize>()
+            + client_id;
+    check_size(&h.id, || "header".into(), header_size)?;
+    let rows_size = rows
+        .iter()
+        .map(|r| r.ksuid.len() + r.operation.len() + r.state.len() + r.data.len() + ROW_OVERHEAD)
+        .sum();
+    check_size(&h.id, || "resource updates".into(), rows_size)?;
+
+    sqlx::query(
+        "INSERT INTO forma_commands (command_id, command, state, client_id, start_ts, \
+         modified_ts, revision, body, head) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+    )
+    .bind(&h.id)
+    .bind(&h.command)
+    .bind(&h.state)
+    .bind(h.client_id.as_deref())
+    .bind(Micros(h.start_ts))
+    .bind(Micros(h.modified_ts))
+    .bind(&h.body)
+    .bind(&h.head)
+    .execute(&mut *tx)
+    .await?;
+    if !rows.is_empty() {
+        sqlx::query(
+            "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
+             completion, data) \
+             SELECT $1, u.position, u.ksuid, u.operation, u.state, u.completion, u.data \
+             FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[], \
+             $7::text[]) AS u(position, ksuid, operation, state, completion, data)",
+        )
+        .bind(&h.id)
+        .bind(rows.iter().map(|r| r.position).bind_iter())
+        .bind(rows.iter().map(|r| &r.ksuid).bind_iter())
+        .bind(rows.iter().map(|r| &r.operation).bind_iter())
+        .bind(rows.iter().map(|r| &r.state).bind_iter())
+        .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
+        .bind(rows.iter().map(|r| &r.data).bind_iter())
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Applies a checkpoint: the header if its revision matches, then every listed row, in two
+/// statements.
+async fn apply(tx: &mut PgConnection, checkpoint: &Checkpoint) -> Result<(), Error> {
+    let id = &checkpoint.command_id;
+    let h = &checkpoint.header;
+    let header_size = h.state.len() + h.head.len() + h.body.as_ref().map_or(0, String::len);
+    check_size(id, || "header".into(), header_size)?;
+    // Rows are applied in order, so when a position is listed twice the last one wins.
+    let rows = last_per_position(&checkpoint.resource_updates);
+    let rows_size = rows.iter().map(|r| r.state.len() + r.data.len() + ROW_OVERHEAD).sum();
+    check_size(id, || "resource updates".into(), rows_size)?;
+
+    let updated = sqlx::query(
+        "UPDATE forma_commands SET state = $3, start_ts = $4, modified_ts = $5, head = $6, \
+         body = COALESCE($7, body), revision = revision + 1 \
+         WHERE command_id = $1 AND revision = $2",
+    )
+    .bind(id)
+    .bind(checkpoint.expected_revision)
+    .bind(&h.state)
+    .bind(Micros(h.start_ts))
+    .bind(Micros(h.modified_ts))
+    .bind(&h.head)
+    .bind(h.body.as_deref())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(missing_or_conflict(tx, id, checkpoint.expected_revision).await);
+    }
+    if !rows.is_empty() {
+        let positions: Vec<i64> = sqlx::query_scalar(
+            "UPDATE resource_updates AS r \
+             SET state = u.state, completion = u.completion, data = u.data \
+             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[]) \
+               AS u(position, state, completion, data) \
+             WHERE r.command_id = $1 AND r.position = u.position \
+             RETURNING r.position",
+        )
+        .bind(id)
+        .bind(rows.iter().map(|r| r.position).bind_iter())
+        .bind(rows.iter().map(|r| &r.state).bind_iter())
+        .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
+        .bind(rows.iter().map(|r| &r.data).bind_iter())
+        .fetch_all(&mut *tx)
+        .await?;
+        if positions.len() != rows.len() {
+            let updated: HashSet<i64> = positions.into_iter().collect();
+            let missing = checkpoint
+                .resource_updates
+                .iter()
+                .map(|r| r.position)
+                .find(|p| !updated.contains(p))
+                .unwrap_or_default();
+            return Err(corrupt(
+                id,
+                format!("resource_updates[{missing}]"),
+                "no resource update row at this position",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a command (its rows cascade) if its revision is `expected_revision`.
+async fn delete(tx: &mut PgConnection, id: &str, expected_revision: i64) -> Result<(), Error> {
+    let deleted = sqlx::query("DELETE FROM forma_commands WHERE command_id = $1 AND revision = $2")
+        .bind(id)
+        .bind(expected_revision)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(missing_or_conflict(tx, id, expected_revision).await);
+    }
+    Ok(())
+}
+
+/// Why a write fenced on `expected` matched no row: the command is gone, or its revision moved.
+async fn missing_or_conflict(tx: &mut PgConnection, id: &str, expected: i64) -> Error {
+    let found: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT revision FROM forma_commands WHERE command_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await;
+    match found {
+        Ok(None) => StoreError::NotFound { id: id.to_owned() }.into(),
+        Ok(Some(found)) => StoreError::Conflict { id: id.to_owned(), expected, found }.into(),
+        Err(e) => e.into(),
+    }
+}
+
+/// The rows of `rows` that are applied last for their position, in their order.
+fn last_per_position(rows: &[ResourceUpdateRow]) -> Vec<&ResourceUpdateRow> {
+    let mut seen = HashSet::with_capacity(rows.len());
+    let mut last: Vec<_> = rows.iter().rev().filter(|r| seen.insert(r.position)).collect();
+    last.reverse();
+    last
+}
+
+/// The name and size of the largest value of a command, for [`StoreError::TooLarge`].
+fn largest_value(command: &StoredCommand) -> (String, usize) {
+    let h = &command.header;
+    largest([("body", h.body.len()), ("head", h.head.len())], &command.resource_updates)
+}
+
+/// The name and size of the largest of the header values and the rows' data.
+fn largest<const N: usize>(
+    header: [(&str, usize); N],
+    rows: &[ResourceUpdateRow],
+) -> (String, usize) {
+    let header = header.into_iter().map(|(name, size)| (name.to_owned(), size));
+    let rows =
+        rows.iter().map(|r| (format!("resource_updates[{}].data", r.position), r.data.len()));
+    header.chain(rows).max_by_key(|(_, size)| *size).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use persister_core::Completion;
+
+    use super::*;
+
+    fn row(position: i64, data: &str) -> ResourceUpdateRow {
+        ResourceUpdateRow {
+            position,
+            ksuid: format!("k{position}"),
+            operation: "create".into(),
+            state: "NotStarted".into(),
+            completion: Completion::Pending,
+            data: data.into(),
+        }
+    }
+
+    #[test]
+    fn the_last_row_of_a_position_wins() {
+        let rows = [row(0, "a"), row(1, "b"), row(0, "c")];
+        let data: Vec<&str> = last_per_position(&rows).iter().map(|r| r.data.as_str()).collect();
+        assert_eq!(data, ["b", "c"]);
+    }
+
+    #[test]
+    fn the_largest_value_is_named() {
+        let rows = [row(0, "a"), row(7, "bbbbbb")];
+        assert_eq!(
+            largest([("body", 3), ("head", 2)], &rows),
+            ("resource_updates[7].data".into(), 6)
+        );
+        assert_eq!(largest([("body", 9)], &rows), ("body".into(), 9));
+    }
+}

@@ -1,0 +1,90 @@
+//! Connection URL surgery: pointing a URL at another database, and hiding its password.
+
+/// `url` with its database (the path) replaced by `name`; a `dbname=` query parameter, which
+/// would override the path, is removed.
+pub(super) fn with_database(url: &str, name: &str) -> Result<String, String> {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let (scheme, rest) =
+        head.split_once("://").ok_or_else(|| format!("not a postgres:// URL: {}", redact(url)))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let mut out = format!("{scheme}://{authority}/{name}");
+    let params: Vec<&str> = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|p| !p.is_empty() && !p.starts_with("dbname="))
+        .collect();
+    if !params.is_empty() {
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    Ok(out)
+}
+
+/// `url` with the password of its user info and any `password=` query parameter replaced by
+/// `***`, for messages.
+pub(super) fn redact(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            match authority.rsplit_once('@') {
+                Some((user_info, host)) if user_info.contains(':') => {
+                    let user = user_info.split(':').next().unwrap_or_default();
+                    format!("{scheme}://{user}:***@{host}{path}")
+                }
+                _ => head.to_owned(),
+            }
+        }
+        None => head.to_owned(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => param.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_point_at_the_test_database() {
+        let cases = [
+            ("postgres://u:p@h:5432/postgres", "postgres://u:p@h:5432/t1"),
+            ("postgres://u@h", "postgres://u@h/t1"),
+            ("postgresql://u@h/db?sslmode=disable", "postgresql://u@h/t1?sslmode=disable"),
+            ("postgres://u@h/db?dbname=x&sslmode=disable", "postgres://u@h/t1?sslmode=disable"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(with_database(url, "t1").as_deref(), Ok(expected), "{url}");
+        }
+        assert!(with_database("host=h user=u", "t1").is_err());
+    }
+
+    #[test]
+    fn passwords_are_hidden() {
+        let cases = [
+            ("postgres://u:pw@h:5432/db", "postgres://u:***@h:5432/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://u:p@ss@h/db?sslmode=disable", "postgres://u:***@h/db?sslmode=disable"),
+            ("postgres:///db?user=u&password=pw", "postgres:///db?user=u&password=***"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(redact(url), expected, "{url}");
+        }
+    }
+}
