@@ -146,9 +146,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True when retrying later may succeed.
+    /// True when retrying later may succeed: a busy or unreachable backend, or a conflict with
+    /// another writer (the persister has evicted its stale entry, so a retry reloads and
+    /// applies on top of the other writer's changes).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Backend { transient: true, .. })
+        matches!(self, Self::Backend { transient: true, .. } | Self::Conflict { .. })
     }
 }
 

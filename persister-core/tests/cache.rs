@@ -229,3 +229,19 @@ async fn memory_batches_that_delete_and_reinsert_keep_the_command() {
     assert!(store.load("c3").await.expect("load").is_some());
     assert!(store.load("c2").await.expect("load").is_some());
 }
+
+#[tokio::test]
+async fn idle_commands_are_evicted_and_reloaded() {
+    let (_, mut p) = memory();
+    p.store_new(command("c", 2, CommandKind::Apply)).await.expect("stored");
+    p.evict_idle(std::time::Duration::from_secs(60));
+    assert_eq!(p.stats().cache.entries, 1, "recently used: kept");
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    p.evict_idle(std::time::Duration::from_millis(10));
+    let stats = p.stats().cache;
+    assert_eq!((stats.entries, stats.evicted_idle), (0, 1));
+    p.update_progress(progress("c", 0, Operation::Create, S::InProgress, 2))
+        .await
+        .expect("reloaded");
+    assert_eq!(p.stats().cache.misses, 1);
+}

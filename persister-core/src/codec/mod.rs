@@ -57,19 +57,65 @@ pub fn encode_resource_update(ru: &ResourceUpdate) -> Result<String, CodecError>
 pub fn validate_json(text: &str) -> Result<(), CodecError> {
     sonic_rs::from_str::<serde::de::IgnoredAny>(text)
         .map(|_| ())
-        .map_err(|e| CodecError::Decode { what: "raw JSON", message: e.to_string() })
+        .map_err(|e| CodecError::Decode { what: "raw JSON", message: describe(&e) })
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(
     json: &[u8],
     what: &'static str,
 ) -> Result<T, CodecError> {
-    sonic_rs::from_slice(json).map_err(|e| CodecError::Decode { what, message: e.to_string() })
+    // sonic-rs checks UTF-8 only in the strings it decodes itself, not in raw values it passes
+    // through: check the whole input first.
+    let text = std::str::from_utf8(json).map_err(|e| CodecError::Decode {
+        what,
+        message: format!("not UTF-8 at byte {}", e.valid_up_to()),
+    })?;
+    sonic_rs::from_str(text).map_err(|e| CodecError::Decode { what, message: describe(&e) })
+}
+
+/// A description of a sonic-rs error that never quotes the input (which may hold secrets):
+/// sonic-rs's own message shows the bytes around the error, and serde's `invalid type`
+/// messages quote the offending string.
+pub(crate) fn describe(e: &sonic_rs::Error) -> String {
+    let position = if e.line() == 0 {
+        String::new()
+    } else {
+        format!(" at line {} column {}", e.line(), e.column())
+    };
+    if e.is_syntax() || e.is_eof() {
+        let kind = if e.is_eof() { "unexpected end of JSON" } else { "invalid JSON syntax" };
+        return format!("{kind}{position}");
+    }
+    let full = e.to_string();
+    let head = full.split(" at line ").next().unwrap_or(&full);
+    format!("{}{position}", redact_strings(head))
+}
+
+/// Replaces the text of serde's quoted strings (`string "..."`) with their length.
+fn redact_strings(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find("string \"") {
+        let (before, after) = rest.split_at(i + "string \"".len());
+        out.push_str(before);
+        match after.find("\", expected") {
+            Some(end) => {
+                out.push_str(&format!("<{end} bytes>\""));
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str("<redacted>\"");
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 pub(crate) fn encode<T: Serialize + ?Sized>(
     value: &T,
     what: &'static str,
 ) -> Result<String, CodecError> {
-    sonic_rs::to_string(value).map_err(|e| CodecError::Encode { what, message: e.to_string() })
+    sonic_rs::to_string(value).map_err(|e| CodecError::Encode { what, message: describe(&e) })
 }

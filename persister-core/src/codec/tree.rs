@@ -57,11 +57,12 @@ pub(crate) fn parse<'a>(raw: &'a str, what: &'static str) -> Result<Node<'a>, Co
 
 fn build<'a>(text: &'a str, what: &'static str) -> Result<Node<'a>, CodecError> {
     let err = |message: String| CodecError::Decode { what, message };
+    let sonic = |e: sonic_rs::Error| CodecError::Decode { what, message: super::describe(&e) };
     let kind = match text.trim_start().as_bytes().first() {
         Some(b'{') => {
             let mut members = Vec::new();
             for item in sonic_rs::to_object_iter(text) {
-                let (key, value) = item.map_err(|e| err(e.to_string()))?;
+                let (key, value) = item.map_err(sonic)?;
                 members.push((key.to_string(), child(&value, what)?));
             }
             Kind::Object(members)
@@ -69,19 +70,17 @@ fn build<'a>(text: &'a str, what: &'static str) -> Result<Node<'a>, CodecError> 
         Some(b'[') => {
             let mut items = Vec::new();
             for item in sonic_rs::to_array_iter(text) {
-                let value = item.map_err(|e| err(e.to_string()))?;
+                let value = item.map_err(sonic)?;
                 items.push(child(&value, what)?);
             }
             Kind::Array(items)
         }
-        Some(b'"') => {
-            Kind::String(sonic_rs::from_str::<String>(text).map_err(|e| err(e.to_string()))?)
-        }
+        Some(b'"') => Kind::String(sonic_rs::from_str::<String>(text).map_err(sonic)?),
         Some(b't') => Kind::Bool(true),
         Some(b'f') => Kind::Bool(false),
         Some(b'n') => Kind::Null,
         Some(_) => Kind::Number(
-            text.trim().parse::<f64>().map_err(|e| err(format!("invalid number {text}: {e}")))?,
+            text.trim().parse::<f64>().map_err(|e| err(format!("invalid number: {e}")))?,
         ),
         None => return Err(err("empty value".into())),
     };

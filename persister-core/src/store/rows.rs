@@ -46,7 +46,9 @@ impl Completion {
 }
 
 /// The header row of a command.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` shows the lengths of the JSON columns, not their text: it may hold secrets.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CommandRow {
     /// The command id.
     pub id: String,
@@ -68,8 +70,8 @@ pub struct CommandRow {
     pub head: String,
 }
 
-/// One resource update row.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One resource update row (`Debug` shows the length of `data`, not its text).
+#[derive(Clone, PartialEq, Eq)]
 pub struct ResourceUpdateRow {
     /// Position in the command's list, from 0; never changes.
     pub position: i64,
@@ -94,8 +96,8 @@ pub struct StoredCommand {
     pub resource_updates: Vec<ResourceUpdateRow>,
 }
 
-/// New values for a command's mutable header columns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// New values for a command's mutable header columns (`Debug` shows JSON lengths only).
+#[derive(Clone, PartialEq, Eq)]
 pub struct HeaderUpdate {
     /// The command state.
     pub state: String,
@@ -192,4 +194,54 @@ pub enum WriteOp {
         /// The revision the writer read.
         expected_revision: i64,
     },
+}
+
+/// The length of a JSON column, as `Debug` shows it.
+struct Len<'a>(&'a str);
+
+impl std::fmt::Debug for Len<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} bytes>", self.0.len())
+    }
+}
+
+impl std::fmt::Debug for CommandRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandRow")
+            .field("id", &self.id)
+            .field("command", &self.command)
+            .field("state", &self.state)
+            .field("client_id", &self.client_id)
+            .field("start_ts", &self.start_ts)
+            .field("modified_ts", &self.modified_ts)
+            .field("revision", &self.revision)
+            .field("body", &Len(&self.body))
+            .field("head", &Len(&self.head))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ResourceUpdateRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceUpdateRow")
+            .field("position", &self.position)
+            .field("ksuid", &self.ksuid)
+            .field("operation", &self.operation)
+            .field("state", &self.state)
+            .field("completion", &self.completion)
+            .field("data", &Len(&self.data))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for HeaderUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeaderUpdate")
+            .field("state", &self.state)
+            .field("start_ts", &self.start_ts)
+            .field("modified_ts", &self.modified_ts)
+            .field("head", &Len(&self.head))
+            .field("body", &self.body.as_deref().map(Len))
+            .finish()
+    }
 }
