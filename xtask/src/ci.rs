@@ -54,8 +54,7 @@ impl flags::Ci {
 
 impl Step {
     /// Every step, in the order `cargo xtask ci` runs them.
-    const ALL: [Step; 6] =
-        [Step::Fmt, Step::Clippy, Step::Tests, Step::Doc, Step::Layering, Step::Crash];
+    const ALL: [Step; 5] = [Step::Fmt, Step::Clippy, Step::Tests, Step::Doc, Step::Layering];
 
     /// The step's name, as `--skip` spells it.
     fn name(self) -> &'static str {
@@ -65,7 +64,6 @@ impl Step {
             Step::Tests => "tests",
             Step::Doc => "doc",
             Step::Layering => "layering",
-            Step::Crash => "crash",
         }
     }
 
@@ -92,11 +90,6 @@ impl Step {
                     .run()?;
             }
             Step::Layering => check_layering(sh)?,
-            // The short crash test, on the debug build the tests already made.
-            Step::Crash => {
-                cmd!(sh, "cargo run -p persister-testkit --bin persister-crash -- --trials 5")
-                    .run()?
-            }
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ pub(crate) struct Xtask {
 /// The tasks `cargo xtask` knows.
 #[derive(Debug, Subcommand)]
 pub(crate) enum XtaskCmd {
-    /// Run every CI step in order: fmt, clippy, tests, doc, layering, crash.
+    /// Run every CI step in order: fmt, clippy, tests (the short crash test included), doc, layering.
     Ci(Ci),
     /// Run the tidy checks over the workspace source tree.
     Tidy(Tidy),
@@ -48,8 +48,6 @@ pub(crate) enum Step {
     Doc,
     /// `cargo tree` checks that the crates depend on each other only as designed.
     Layering,
-    /// The short crash test: 5 kill-and-check trials per backend.
-    Crash,
 }
 
 /// Flags of `cargo xtask tidy`.
