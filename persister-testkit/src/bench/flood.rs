@@ -1,17 +1,16 @@
 //! The flood: many commands, one task per resource, every call at once, through the
 //! [`PersisterHandle`] with group commit on and then off.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use persister_core::{HandleConfig, Persister, PersisterHandle};
-use persister_sqlite::{SqliteConfig, SqliteStore};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
 use super::measure::Latencies;
-use super::{BenchError, BenchOptions, Durability};
+use super::place::Place;
+use super::{BenchError, BenchOptions};
 use crate::workload::{Message, Workload, command};
 
 /// The figures of one flood run.
@@ -99,33 +98,26 @@ impl FloodResult {
     }
 }
 
-/// Runs the flood twice (group commit on, then off) on fresh SQLite files in `dir`.
+/// Runs the flood twice (group commit on, then off), each on a fresh store of `place`.
 pub(super) async fn run_flood(
     options: &BenchOptions,
-    dir: &std::path::Path,
+    place: &mut Place,
 ) -> Result<FloodResult, BenchError> {
     let commands = if options.quick { 5 } else { 50 };
     let mut rng = StdRng::seed_from_u64(options.seed);
     let workload_commands: Vec<_> =
         (0..commands).map(|i| command(&mut rng, "FL", i, 196)).collect();
-    let on = run_once(options, dir, &workload_commands, true).await?;
-    let off = run_once(options, dir, &workload_commands, false).await?;
+    let on = run_once(place, &workload_commands, true).await?;
+    let off = run_once(place, &workload_commands, false).await?;
     Ok(FloodResult { commands, on, off })
 }
 
 async fn run_once(
-    options: &BenchOptions,
-    dir: &std::path::Path,
+    place: &mut Place,
     commands: &[persister_core::FormaCommand],
     group_commit: bool,
 ) -> Result<FloodRun, BenchError> {
-    let path = dir.join(format!("flood-{group_commit}.db"));
-    let durability = match options.durability {
-        Durability::Full => persister_sqlite::Durability::Full,
-        Durability::Normal => persister_sqlite::Durability::Normal,
-    };
-    let store =
-        Arc::new(SqliteStore::open(SqliteConfig::file(&path).durability(durability)).await?);
+    let store = place.store(&format!("flood-{group_commit}")).await?;
     let config =
         HandleConfig::default().group_commit(group_commit).call_timeout(Duration::from_secs(600));
     let (handle, task) = PersisterHandle::spawn(Persister::new(store), config);

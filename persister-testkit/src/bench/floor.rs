@@ -70,7 +70,7 @@ impl Floor {
                     ])?;
                 }
             }
-            Write::Delete(id) => {
+            Write::Delete { id, .. } => {
                 tx.prepare_cached("DELETE FROM forma_commands WHERE command_id = ?1")?
                     .execute([id])?;
             }

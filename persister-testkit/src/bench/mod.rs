@@ -5,11 +5,17 @@
 //! - `seed`: parse once and cache, but encode and write the whole command for every message.
 //! - `ours`: the persister (cache, O(1) index, incremental writes).
 //! - `floor`: the rows and bytes `ours` wrote, written by plain SQL in the same transactions.
+//!
+//! On SQLite every design has its own file; on PostgreSQL its own fresh database from
+//! [`crate::pg::test_database`], dropped again after each workload.
 
 mod docstore;
 mod flood;
 mod floor;
 pub mod measure;
+mod pg_docstore;
+mod pg_floor;
+mod place;
 mod recording;
 pub mod report;
 mod run;
@@ -25,6 +31,12 @@ pub enum BenchError {
     /// SQLite failed in a baseline design.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed in a baseline design.
+    #[error("postgres: {0}")]
+    Postgres(#[from] sqlx::Error),
+    /// No PostgreSQL database could be provided.
+    #[error("postgres harness: {0}")]
+    Harness(#[from] crate::pg::HarnessError),
     /// The persister failed.
     #[error("persister: {0}")]
     Persister(#[from] persister_core::Error),
@@ -40,6 +52,9 @@ pub enum BenchError {
     /// A baseline lost a command.
     #[error("command {0} missing from the document table")]
     Missing(String),
+    /// A `floor` write matched no row: the replay diverged from what `ours` wrote.
+    #[error("floor: {0}")]
+    Floor(String),
     /// The options ask for something this build cannot do.
     #[error("{0}")]
     Unsupported(String),
@@ -62,10 +77,15 @@ pub enum WorkloadKind {
 /// Durability of every design's database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Durability {
-    /// `synchronous=FULL`: every commit is fsynced.
+    /// Every commit is flushed to disk before it returns. SQLite: `synchronous=FULL`.
+    /// PostgreSQL: the server's defaults, `synchronous_commit=on` and `fsync=on` (nothing is
+    /// set; a server configured otherwise is measured as configured).
     Full,
-    /// `synchronous=NORMAL`: WAL commits are not fsynced (durable across process crashes,
-    /// not power loss).
+    /// SQLite: `synchronous=NORMAL`, WAL commits are not fsynced (durable across process
+    /// crashes, not power loss). PostgreSQL: its analogue, `synchronous_commit=off` on every
+    /// connection of every design: a commit returns before its WAL is flushed, which the WAL
+    /// writer does within a few hundred milliseconds (durable across crashes of the client, not
+    /// of the server or the machine; the database stays consistent either way).
     Normal,
 }
 
@@ -85,6 +105,15 @@ impl Durability {
             Self::Normal => "normal",
         }
     }
+
+    /// The PostgreSQL `synchronous_commit` value set on every connection, or `None` for the
+    /// server's default.
+    pub fn synchronous_commit(self) -> Option<&'static str> {
+        match self {
+            Self::Full => None,
+            Self::Normal => Some("off"),
+        }
+    }
 }
 
 /// The backend every design runs on.
@@ -92,8 +121,18 @@ impl Durability {
 pub enum Backend {
     /// Embedded SQLite on a file.
     Sqlite,
-    /// PostgreSQL, found as the tests find it.
+    /// PostgreSQL, found as the tests find it ([`crate::pg::test_database`]).
     Postgres,
+}
+
+impl Backend {
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
 }
 
 /// What to run.
@@ -109,7 +148,7 @@ pub struct BenchOptions {
     pub durability: Durability,
     /// The workload seed.
     pub seed: u64,
-    /// Where database files go (a fresh directory is made inside).
+    /// Where SQLite database files go (a fresh directory is made inside).
     pub dir: PathBuf,
     /// Whether to draw progress bars.
     pub progress: bool,

@@ -16,8 +16,13 @@ pub(super) enum Write {
     Insert(StoredCommand),
     /// `apply`.
     Apply(Checkpoint),
-    /// `delete`.
-    Delete(String),
+    /// `delete` of a command at its expected revision.
+    Delete {
+        /// The command id.
+        id: String,
+        /// The revision the delete is fenced on.
+        expected_revision: i64,
+    },
 }
 
 impl Write {
@@ -38,7 +43,7 @@ impl Write {
                     + c.header.body.as_ref().map_or(0, String::len)
                     + c.resource_updates.iter().map(|r| r.data.len() + r.state.len()).sum::<usize>()
             }
-            Self::Delete(id) => id.len(),
+            Self::Delete { id, .. } => id.len(),
         }
     }
 }
@@ -81,7 +86,7 @@ impl CommandStore for RecordingStore {
     }
     async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()> {
         self.inner.delete(id, expected_revision).await?;
-        self.record(Write::Delete(id.to_owned()));
+        self.record(Write::Delete { id: id.to_owned(), expected_revision });
         Ok(())
     }
     async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
@@ -90,7 +95,9 @@ impl CommandStore for RecordingStore {
             self.record(match op {
                 WriteOp::Insert(c) => Write::Insert(c),
                 WriteOp::Apply(c) => Write::Apply(c),
-                WriteOp::Delete { id, .. } => Write::Delete(id),
+                WriteOp::Delete { id, expected_revision } => {
+                    Write::Delete { id, expected_revision }
+                }
             });
         }
         Ok(())
