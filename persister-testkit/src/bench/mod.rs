@@ -154,6 +154,8 @@ pub struct BenchOptions {
     pub progress: bool,
     /// Only these designs (`ours` always runs: `floor` replays its writes); all when empty.
     pub designs: Vec<String>,
+    /// Live heap bytes of the process, when the binary counts its allocations.
+    pub heap_bytes: Option<fn() -> usize>,
 }
 
 impl BenchOptions {

@@ -112,3 +112,34 @@ impl CommandStore for RecordingStore {
         self.inner.list_unfinished().await
     }
 }
+
+/// A store that accepts every write and keeps nothing: the persister's cache is then the only
+/// copy of a command in memory, which is what the memory figure measures.
+#[derive(Debug, Default)]
+pub(super) struct SinkStore;
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl CommandStore for SinkStore {
+    async fn insert(&self, _command: StoredCommand) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn apply(&self, _checkpoint: Checkpoint) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn delete(&self, _id: &str, _expected_revision: i64) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn write_batch(&self, _ops: Vec<WriteOp>) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn load(&self, _id: &str) -> StoreResult<Option<StoredCommand>> {
+        Ok(None)
+    }
+    async fn list(&self, _filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
+        Ok(Vec::new())
+    }
+    async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+}

@@ -73,6 +73,8 @@ fn round(x: f64) -> f64 {
 pub struct Memory {
     /// Resident memory added by caching every W2 command (RSS before and after storing them).
     pub cache_rss_bytes: u64,
+    /// Heap bytes held by a cache of every W2 command (counted allocations; 0 if not counted).
+    pub cache_heap_bytes: u64,
     /// The cache's own count: JSON bytes of the cached commands' rows.
     pub cache_json_bytes: u64,
     /// JSON size of the commands as the Go agent encodes them.
@@ -218,11 +220,11 @@ impl Report {
             if let Some(m) = w.memory {
                 let _ = writeln!(
                     out,
-                    "  memory: cache holds {:.1} MB resident ({:.1} MB of row JSON) for {:.1} MB of command JSON ({:.2}x)",
-                    m.cache_rss_bytes as f64 / 1e6,
-                    m.cache_json_bytes as f64 / 1e6,
+                    "  memory: the cache holds {:.1} MB of heap for {:.1} MB of command JSON ({:.2}x); RSS grew {:.1} MB while storing",
+                    m.cache_heap_bytes as f64 / 1e6,
                     m.json_bytes as f64 / 1e6,
-                    m.cache_rss_bytes as f64 / m.json_bytes.max(1) as f64
+                    m.cache_heap_bytes as f64 / m.json_bytes.max(1) as f64,
+                    m.cache_rss_bytes as f64 / 1e6,
                 );
             }
         }
@@ -268,7 +270,8 @@ impl Report {
             "workloads": workloads,
             "scaling": { "w3_vs_w1_cpu_per_msg": self.w3_vs_w1_cpu_per_msg().map(round) },
             "memory": {
-                "w2_cache_bytes": memory.map(|m| m.cache_rss_bytes),
+                "w2_cache_bytes": memory.map(|m| m.cache_heap_bytes),
+                "w2_cache_rss_growth_bytes": memory.map(|m| m.cache_rss_bytes),
                 "w2_cache_json_bytes": memory.map(|m| m.cache_json_bytes),
                 "w2_json_bytes": memory.map(|m| m.json_bytes),
                 "peak_rss_bytes": self.peak_rss_bytes,

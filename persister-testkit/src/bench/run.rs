@@ -123,6 +123,7 @@ async fn run_ours(
     }
     let memory = Memory {
         cache_rss_bytes: status_bytes("VmRSS").saturating_sub(rss_before),
+        cache_heap_bytes: cache_heap(workload, options).await?,
         cache_json_bytes: persister.stats().cache.bytes,
         json_bytes: u64::try_from(workload.json_bytes()).unwrap_or(u64::MAX),
     };
@@ -220,4 +221,20 @@ fn bar(options: &BenchOptions, workload: &str, design: &str, len: usize) -> Prog
     }
     bar.set_prefix(format!("{workload} {design}"));
     bar
+}
+
+/// Heap bytes a cache of every command of `workload` holds, counted by the binary's allocator
+/// over a store that keeps nothing (so the cache is the only copy); 0 when not counted.
+async fn cache_heap(workload: &Workload, options: &BenchOptions) -> Result<u64, BenchError> {
+    let Some(heap) = options.heap_bytes else { return Ok(0) };
+    let before = heap();
+    // The cache's copies: cloned here, moved into the cache by store_new.
+    let commands = workload.commands.clone();
+    let mut persister = Persister::new(Arc::new(super::recording::SinkStore));
+    for c in commands {
+        persister.store_new(c).await?;
+    }
+    let held = heap().saturating_sub(before);
+    drop(persister);
+    Ok(u64::try_from(held).unwrap_or(u64::MAX))
 }

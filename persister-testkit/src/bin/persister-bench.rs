@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+/// Counts live heap bytes, for the cache memory figure.
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
 use persister_testkit::bench::{Backend, BenchOptions, Durability, WorkloadKind, run};
 
 /// Replays realistic workloads on one backend and prints each design's figures and ratios.
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         dir: args.dir.unwrap_or_else(std::env::temp_dir),
         progress: true,
         designs: args.design.clone(),
+        heap_bytes: Some(|| ALLOCATOR.allocated()),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
