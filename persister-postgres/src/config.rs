@@ -91,9 +91,13 @@ impl PgConfig {
 
     /// The pool options.
     pub(crate) fn pool_options(&self) -> PgPoolOptions {
+        // No ping before every checkout: it costs a round trip per message. A connection broken
+        // by a server restart fails its next use with a transient error and is discarded; the
+        // retry gets a fresh connection.
         PgPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout)
+            .test_before_acquire(false)
     }
 }
 

@@ -104,6 +104,11 @@ impl Entry {
         }
     }
 
+    /// The JSON size of the resource update at `position` when last written.
+    pub(crate) fn ru_size(&self, position: usize) -> usize {
+        self.ru_bytes.get(position).copied().unwrap_or(0)
+    }
+
     /// The JSON size of the command.
     pub(crate) fn bytes(&self) -> usize {
         self.body_bytes + self.head_bytes + self.ru_bytes.iter().sum::<usize>()

@@ -119,3 +119,16 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
 ) -> Result<String, CodecError> {
     sonic_rs::to_string(value).map_err(|e| CodecError::Encode { what, message: describe(&e) })
 }
+
+/// Encodes into a buffer of `capacity` bytes, sparing the reallocations of a growing buffer
+/// when the size is known (a resource update re-encoded after a small change).
+pub(crate) fn encode_sized<T: Serialize + ?Sized>(
+    value: &T,
+    what: &'static str,
+    capacity: usize,
+) -> Result<String, CodecError> {
+    let mut buf = Vec::with_capacity(capacity);
+    sonic_rs::to_writer(&mut buf, value)
+        .map_err(|e| CodecError::Encode { what, message: describe(&e) })?;
+    String::from_utf8(buf).map_err(|e| CodecError::Encode { what, message: e.to_string() })
+}

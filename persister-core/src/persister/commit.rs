@@ -19,7 +19,12 @@ impl Persister {
             let mut resource_updates = Vec::with_capacity(rows.len());
             for &p in rows {
                 if let Some(ru) = entry.command.resource_updates.get(p) {
-                    resource_updates.push(self.codec.row(p, ru, entry.completion(p))?);
+                    resource_updates.push(self.codec.row(
+                        p,
+                        ru,
+                        entry.completion(p),
+                        entry.ru_size(p),
+                    )?);
                 }
             }
             Ok::<_, crate::error::CodecError>(Checkpoint {

@@ -60,8 +60,13 @@ impl CodecStats {
         position: usize,
         ru: &ResourceUpdate,
         completion: Completion,
+        size_hint: usize,
     ) -> Result<ResourceUpdateRow, CodecError> {
-        let data = codec::encode_resource_update(ru)?;
+        let data = if size_hint == 0 {
+            codec::encode_resource_update(ru)?
+        } else {
+            codec::encode_sized(ru, "resource update", size_hint + size_hint / 8 + 256)?
+        };
         self.encoded(&data);
         Ok(ResourceUpdateRow {
             position: i64::try_from(position).unwrap_or(i64::MAX),
@@ -91,7 +96,7 @@ impl CodecStats {
             .resource_updates
             .iter()
             .enumerate()
-            .map(|(i, ru)| self.row(i, ru, Completion::Pending))
+            .map(|(i, ru)| self.row(i, ru, Completion::Pending, 0))
             .collect::<Result<_, _>>()?;
         Ok(StoredCommand { header, resource_updates })
     }
