@@ -7,7 +7,7 @@
 //! so of two writers holding the same revision exactly one succeeds. Every value is bound;
 //! identifiers are string literals in this file and never come from input.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use persister_core::{Checkpoint, ResourceUpdateRow, StoreError, StoredCommand, WriteOp};
 use sqlx::postgres::{PgBindIterExt, PgConnection, PgPool};
@@ -18,19 +18,24 @@ use crate::schema::Micros;
 /// Bytes each array element costs on the wire besides its text (length word, integers).
 const ROW_OVERHEAD: usize = 64;
 
-/// Applies `ops` in order in one transaction; the first error rolls all of them back.
+/// Applies `ops` in one transaction; the first error rolls all of them back.
+///
+/// Ops are grouped by command (commands are independent; each command's ops keep their
+/// order), and consecutive applies of one command are merged into one (the last header wins,
+/// the last row of a position wins, the revision moves by their number), so a group-committed
+/// batch costs two statements per command instead of two per message.
 pub(crate) async fn write(pool: &PgPool, ops: &[WriteOp]) -> Result<(), Error> {
     if ops.is_empty() {
         return Ok(());
     }
     let mut tx = pool.begin().await?;
-    for op in ops {
+    for op in coalesce(ops) {
         match op {
-            WriteOp::Insert(command) => insert(&mut tx, command)
+            Planned::Insert(command) => insert(&mut tx, command)
                 .await
                 .map_err(|e| e.in_command(&command.header.id, || largest_value(command)))?,
-            WriteOp::Apply(checkpoint) => {
-                apply(&mut tx, checkpoint).await.map_err(|e| {
+            Planned::Apply(checkpoint, increment) => {
+                apply(&mut tx, &checkpoint, increment).await.map_err(|e| {
                     e.in_command(&checkpoint.command_id, || {
                         let h = &checkpoint.header;
                         let body = h.body.as_ref().map_or(0, String::len);
@@ -41,13 +46,61 @@ pub(crate) async fn write(pool: &PgPool, ops: &[WriteOp]) -> Result<(), Error> {
                     })
                 })?;
             }
-            WriteOp::Delete { id, expected_revision } => {
-                delete(&mut tx, id, *expected_revision).await?;
+            Planned::Delete(id, expected_revision) => {
+                delete(&mut tx, id, expected_revision).await?;
             }
         }
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// One statement group of a batch.
+#[derive(Debug)]
+enum Planned<'a> {
+    Insert(&'a StoredCommand),
+    /// A checkpoint standing for this many consecutive applies of its command.
+    Apply(Checkpoint, i64),
+    Delete(&'a str, i64),
+}
+
+/// Groups `ops` by command in first-seen order and merges consecutive applies of a command.
+fn coalesce(ops: &[WriteOp]) -> Vec<Planned<'_>> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut per: HashMap<&str, Vec<Planned<'_>>> = HashMap::new();
+    for op in ops {
+        let id = match op {
+            WriteOp::Insert(c) => c.header.id.as_str(),
+            WriteOp::Apply(c) => c.command_id.as_str(),
+            WriteOp::Delete { id, .. } => id.as_str(),
+        };
+        let list = per.entry(id).or_insert_with(|| {
+            order.push(id);
+            Vec::new()
+        });
+        match (op, list.last_mut()) {
+            (WriteOp::Apply(c), Some(Planned::Apply(merged, n)))
+                if merged.expected_revision + *n == c.expected_revision =>
+            {
+                let h = &mut merged.header;
+                h.state.clone_from(&c.header.state);
+                h.start_ts = c.header.start_ts;
+                h.modified_ts = c.header.modified_ts;
+                h.head.clone_from(&c.header.head);
+                if c.header.body.is_some() {
+                    h.body.clone_from(&c.header.body);
+                }
+                merged.resource_updates.extend(c.resource_updates.iter().cloned());
+                *n += 1;
+            }
+            (WriteOp::Apply(c), _) => list.push(Planned::Apply(c.clone(), 1)),
+            (WriteOp::Insert(c), _) => list.push(Planned::Insert(c)),
+            (WriteOp::Delete { id, expected_revision }, _) => {
+                list.push(Planned::Delete(id, *expected_revision));
+            }
+        }
+    }
+    order.into_iter().flat_map(|id| per.remove(id).unwrap_or_default()).collect()
 }
 
 /// Inserts a command at revision 0 with its resource updates: two statements, one per table.
@@ -119,7 +172,11 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Er
 
 /// Applies a checkpoint: the header if its revision matches, then every listed row, in two
 /// statements.
-async fn apply(tx: &mut PgConnection, checkpoint: &Checkpoint) -> Result<(), Error> {
+async fn apply(
+    tx: &mut PgConnection,
+    checkpoint: &Checkpoint,
+    increment: i64,
+) -> Result<(), Error> {
     let id = &checkpoint.command_id;
     let h = &checkpoint.header;
     let header_size = h.state.len() + h.head.len() + h.body.as_ref().map_or(0, String::len);
@@ -131,7 +188,7 @@ async fn apply(tx: &mut PgConnection, checkpoint: &Checkpoint) -> Result<(), Err
 
     let updated = sqlx::query(
         "UPDATE forma_commands SET state = $3, start_ts = $4, modified_ts = $5, head = $6, \
-         body = COALESCE($7, body), revision = revision + 1 \
+         body = COALESCE($7, body), revision = revision + $8 \
          WHERE command_id = $1 AND revision = $2",
     )
     .bind(id)
@@ -141,6 +198,7 @@ async fn apply(tx: &mut PgConnection, checkpoint: &Checkpoint) -> Result<(), Err
     .bind(Micros(h.modified_ts))
     .bind(&h.head)
     .bind(h.body.as_deref())
+    .bind(increment)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -249,6 +307,57 @@ mod tests {
             completion: Completion::Pending,
             data: data.into(),
         }
+    }
+
+    fn checkpoint(id: &str, expected_revision: i64, rows: Vec<ResourceUpdateRow>) -> Checkpoint {
+        Checkpoint {
+            command_id: id.into(),
+            expected_revision,
+            header: persister_core::HeaderUpdate {
+                state: format!("s{expected_revision}"),
+                start_ts: expected_revision,
+                modified_ts: expected_revision,
+                head: format!("h{expected_revision}"),
+                body: None,
+            },
+            resource_updates: rows,
+        }
+    }
+
+    #[test]
+    fn consecutive_applies_of_a_command_merge() {
+        let ops = vec![
+            WriteOp::Apply(checkpoint("a", 0, vec![row(0, "a0")])),
+            WriteOp::Apply(checkpoint("b", 5, vec![row(1, "b1")])),
+            WriteOp::Apply(checkpoint("a", 1, vec![row(0, "a0'"), row(2, "a2")])),
+            WriteOp::Delete { id: "b".into(), expected_revision: 6 },
+            WriteOp::Apply(checkpoint("a", 2, vec![])),
+        ];
+        let planned = coalesce(&ops);
+        assert_eq!(planned.len(), 3, "{planned:?}");
+        match &planned[0] {
+            Planned::Apply(c, 3) => {
+                assert_eq!((c.command_id.as_str(), c.expected_revision), ("a", 0));
+                assert_eq!(c.header.head, "h2", "the last header wins");
+                let data: Vec<&str> = last_per_position(&c.resource_updates)
+                    .iter()
+                    .map(|r| r.data.as_str())
+                    .collect();
+                assert_eq!(data, ["a0'", "a2"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&planned[1], Planned::Apply(c, 1) if c.command_id == "b"));
+        assert!(matches!(planned[2], Planned::Delete("b", 6)));
+    }
+
+    #[test]
+    fn applies_with_a_gap_in_revisions_do_not_merge() {
+        let ops = vec![
+            WriteOp::Apply(checkpoint("a", 0, vec![])),
+            WriteOp::Apply(checkpoint("a", 5, vec![])),
+        ];
+        assert_eq!(coalesce(&ops).len(), 2);
     }
 
     #[test]
