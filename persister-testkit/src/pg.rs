@@ -18,6 +18,8 @@
 //! is never skipped, and no server that nobody named (such as `localhost:5432`) is used.
 
 mod cluster;
+
+pub use cluster::OwnCluster;
 mod container;
 mod url;
 mod watchdog;
