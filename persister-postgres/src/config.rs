@@ -114,7 +114,7 @@ impl fmt::Debug for PgConfig {
 
 /// `url` with the password of its user info and any `password=` query parameter replaced by
 /// `***`.
-pub(crate) fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     let (head, query) = match url.split_once('?') {
         Some((head, query)) => (head, Some(query)),
         None => (url, None),

@@ -39,5 +39,5 @@ mod schema;
 mod store;
 mod write;
 
-pub use config::PgConfig;
+pub use config::{PgConfig, redact_url};
 pub use store::PgStore;

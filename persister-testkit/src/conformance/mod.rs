@@ -76,11 +76,7 @@ macro_rules! conformance_suite {
         mod group_commit {
             #[test]
             fn prop_group_commit_equals_one_at_a_time() {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("a tokio runtime");
+                let rt = $crate::properties::runtime();
                 let store = rt.block_on(super::$setup());
                 $crate::properties::check_group_commit(&rt, store.store.clone());
                 drop(store);
@@ -113,11 +109,7 @@ macro_rules! __conformance_properties {
             $(
                 #[test]
                 fn $name() {
-                    let rt = tokio::runtime::Builder::new_multi_thread()
-                        .worker_threads(2)
-                        .enable_all()
-                        .build()
-                        .expect("a tokio runtime");
+                    let rt = $crate::properties::runtime();
                     let store = rt.block_on(super::$setup());
                     $crate::properties::check(&rt, store.store.clone(), $crate::properties::Property::$property);
                     drop(store);

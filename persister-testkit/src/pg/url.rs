@@ -26,35 +26,7 @@ pub(super) fn with_database(url: &str, name: &str) -> Result<String, String> {
 /// `url` with the password of its user info and any `password=` query parameter replaced by
 /// `***`, for messages.
 pub(super) fn redact(url: &str) -> String {
-    let (head, query) = match url.split_once('?') {
-        Some((head, query)) => (head, Some(query)),
-        None => (url, None),
-    };
-    let mut out = match head.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            match authority.rsplit_once('@') {
-                Some((user_info, host)) if user_info.contains(':') => {
-                    let user = user_info.split(':').next().unwrap_or_default();
-                    format!("{scheme}://{user}:***@{host}{path}")
-                }
-                _ => head.to_owned(),
-            }
-        }
-        None => head.to_owned(),
-    };
-    if let Some(query) = query {
-        let params: Vec<String> = query
-            .split('&')
-            .map(|param| match param.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                _ => param.to_owned(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&params.join("&"));
-    }
-    out
+    persister_postgres::redact_url(url)
 }
 
 #[cfg(test)]

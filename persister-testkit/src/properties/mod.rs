@@ -73,6 +73,18 @@ pub fn check(rt: &tokio::runtime::Runtime, store: Arc<DynCommandStore>, property
     }
 }
 
+/// The runtime property tests run on: two worker threads, I/O and timers enabled.
+///
+/// # Panics
+/// When the runtime cannot be built (a test support function: the test fails there).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("cannot build a tokio runtime: {e}"))
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 pub(crate) fn unique_id() -> String {
