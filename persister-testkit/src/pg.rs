@@ -18,8 +18,9 @@
 //! is never skipped, and no server that nobody named (such as `localhost:5432`) is used.
 
 mod cluster;
+mod own_cluster;
 
-pub use cluster::OwnCluster;
+pub use own_cluster::OwnCluster;
 mod container;
 mod url;
 mod watchdog;

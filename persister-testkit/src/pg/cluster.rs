@@ -30,22 +30,22 @@ const PORT_ATTEMPTS: usize = 5;
 
 /// The watchdog's cleanup script: `$2` is pg_ctl, `$3` `root` or `me`, `$4` the data directory,
 /// `$5` and `$6` the lock and state files.
-const CLEANUP: &str = r#"if [ "$3" = root ]; then runuser -u postgres -- "$2" -D "$4" stop -m immediate;
+pub(super) const CLEANUP: &str = r#"if [ "$3" = root ]; then runuser -u postgres -- "$2" -D "$4" stop -m immediate;
 else "$2" -D "$4" stop -m immediate; fi >/dev/null 2>&1
 rm -rf "$4" "$5" "$6""#;
 
 /// The shared cluster of a test run, as recorded in the state file.
 #[derive(Debug, Serialize, Deserialize)]
-struct State {
+pub(super) struct State {
     /// The TCP port on 127.0.0.1.
-    port: u16,
+    pub(super) port: u16,
     /// The data directory, which is also the socket directory.
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
 }
 
 /// Who runs the binaries: this user, or the `postgres` user when this process is root.
 #[derive(Clone, Copy, Debug)]
-enum RunAs {
+pub(super) enum RunAs {
     /// This process's user.
     Me,
     /// The `postgres` system user, with its uid and gid.
@@ -105,96 +105,14 @@ fn start_or_reuse_blocking() -> Result<String, String> {
     Ok(url(state.port))
 }
 
-/// A cluster owned by one test (never the shared one): its own directory and port, so the test
-/// may stop and restart it. Dropping it stops it and removes its directory; a watchdog does
-/// the same if the test process dies first.
-#[derive(Debug)]
-pub struct OwnCluster {
-    bin: PathBuf,
-    run_as: RunAs,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl OwnCluster {
-    /// Creates and starts a cluster from the local binaries (blocking: call it from
-    /// `spawn_blocking` in async code).
-    ///
-    /// # Errors
-    /// Why it could not be started.
-    pub fn start() -> Result<Self, String> {
-        let bin = find_bin_dir()?;
-        let run_as = run_as()?;
-        let dir = std::env::temp_dir().join(format!(
-            "persister-pg-own-{}-{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        let pg_ctl = bin.join("pg_ctl");
-        let who = if matches!(run_as, RunAs::Me) { "me" } else { "root" };
-        let (lock, state) = (dir.join("unused.lock"), dir.join("unused.json"));
-        let args = [
-            pg_ctl.as_os_str(),
-            who.as_ref(),
-            dir.as_os_str(),
-            lock.as_os_str(),
-            state.as_os_str(),
-        ];
-        watchdog::spawn(std::process::id(), CLEANUP, &args)?;
-        let state = start_cluster(&bin, run_as, dir)?;
-        Ok(Self { bin, run_as, dir: state.dir, port: state.port })
-    }
-
-    /// The URL of its `postgres` database.
-    pub fn url(&self) -> String {
-        url(self.port)
-    }
-
-    /// Stops the server (fast shutdown: connections are cut), waiting until it is down.
-    ///
-    /// # Errors
-    /// pg_ctl's failure.
-    pub fn stop(&self) -> Result<(), String> {
-        let mut cmd = command(&self.bin, "pg_ctl", self.run_as);
-        run(cmd.arg("-D").arg(&self.dir).args(["-w", "stop", "-m", "fast"]), "pg_ctl stop")
-    }
-
-    /// Starts the stopped server again on the same port, waiting until it accepts connections.
-    ///
-    /// # Errors
-    /// pg_ctl's failure.
-    pub fn restart(&self) -> Result<(), String> {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1",
-            self.port,
-            shell_quote(&self.dir.to_string_lossy())
-        );
-        let mut cmd = command(&self.bin, "pg_ctl", self.run_as);
-        cmd.arg("-D")
-            .arg(&self.dir)
-            .arg("-l")
-            .arg(self.dir.join("server.log"))
-            .arg("-o")
-            .arg(options);
-        run(cmd.args(["-w", "-t", "60", "start"]), "pg_ctl start")
-    }
-}
-
-impl Drop for OwnCluster {
-    fn drop(&mut self) {
-        stop(&self.bin, self.run_as, &self.dir);
-        remove_dir(&self.dir);
-    }
-}
-
 /// The URL of the `postgres` database of a cluster on `port`.
-fn url(port: u16) -> String {
+pub(super) fn url(port: u16) -> String {
     format!("postgres://{SUPERUSER}@127.0.0.1:{port}/postgres")
 }
 
 /// The directory with `initdb` and `pg_ctl`: from `pg_config --bindir`, `PATH`, or the newest
 /// `/usr/lib/postgresql/*/bin`.
-fn find_bin_dir() -> Result<PathBuf, String> {
+pub(super) fn find_bin_dir() -> Result<PathBuf, String> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     if let Ok(out) = Command::new("pg_config").arg("--bindir").stderr(Stdio::null()).output()
         && out.status.success()
@@ -228,7 +146,7 @@ fn find_bin_dir() -> Result<PathBuf, String> {
 }
 
 /// [`RunAs::Postgres`] when this process is root (initdb refuses root), else [`RunAs::Me`].
-fn run_as() -> Result<RunAs, String> {
+pub(super) fn run_as() -> Result<RunAs, String> {
     if id(&["-u"])? != 0 {
         return Ok(RunAs::Me);
     }
@@ -248,7 +166,7 @@ fn id(args: &[&str]) -> Result<u32, String> {
 
 /// Creates and starts a cluster in the new directory `dir`; on any failure the directory is
 /// removed again.
-fn start_cluster(bin: &Path, run_as: RunAs, dir: PathBuf) -> Result<State, String> {
+pub(super) fn start_cluster(bin: &Path, run_as: RunAs, dir: PathBuf) -> Result<State, String> {
     fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let result = init_and_start(bin, run_as, &dir);
     if result.is_err() {
@@ -303,7 +221,7 @@ fn init_and_start(bin: &Path, run_as: RunAs, dir: &Path) -> Result<u16, String> 
 }
 
 /// A command running binary `tool` of `bin` as `run_as`.
-fn command(bin: &Path, tool: &str, run_as: RunAs) -> Command {
+pub(super) fn command(bin: &Path, tool: &str, run_as: RunAs) -> Command {
     let program = bin.join(tool);
     match run_as {
         RunAs::Me => Command::new(program),
@@ -316,7 +234,7 @@ fn command(bin: &Path, tool: &str, run_as: RunAs) -> Command {
 }
 
 /// Runs `cmd` to completion; a failure names `what` and quotes its output.
-fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+pub(super) fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("cannot run {what}: {e}"))?;
     if out.status.success() {
         return Ok(());
@@ -325,12 +243,12 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
 }
 
 /// Stops the cluster in `dir` at once, if it runs; errors are ignored.
-fn stop(bin: &Path, run_as: RunAs, dir: &Path) {
+pub(super) fn stop(bin: &Path, run_as: RunAs, dir: &Path) {
     let mut cmd = command(bin, "pg_ctl", run_as);
     let _ = run(cmd.arg("-D").arg(dir).args(["stop", "-m", "immediate"]), "pg_ctl stop");
 }
 
-fn remove_dir(dir: &Path) {
+pub(super) fn remove_dir(dir: &Path) {
     if let Err(e) = fs::remove_dir_all(dir)
         && e.kind() != ErrorKind::NotFound
     {
@@ -377,7 +295,7 @@ fn write_state(path: &Path, state: &State) -> Result<(), String> {
 }
 
 /// `s` quoted for `sh` (pg_ctl passes `-o` through a shell).
-fn shell_quote(s: &str) -> String {
+pub(super) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
