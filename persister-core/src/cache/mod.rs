@@ -33,6 +33,8 @@ pub(crate) struct Entry {
     head_bytes: usize,
     /// JSON size of each resource update.
     ru_bytes: Vec<usize>,
+    /// Sum of `ru_bytes`, kept up to date so that sizing an entry costs nothing per message.
+    ru_total: usize,
     /// Logical clock of the last use, for LRU eviction.
     last_used: u64,
     /// When the entry was last used, for the idle timeout.
@@ -58,6 +60,7 @@ impl Entry {
             revision,
             body_bytes,
             head_bytes,
+            ru_total: ru_bytes.iter().sum(),
             ru_bytes,
             last_used: 0,
             last_touch: Instant::now(),
@@ -99,6 +102,7 @@ impl Entry {
         }
         for &(position, bytes) in rows {
             if let Some(slot) = self.ru_bytes.get_mut(position) {
+                self.ru_total = self.ru_total - *slot + bytes;
                 *slot = bytes;
             }
         }
@@ -111,7 +115,7 @@ impl Entry {
 
     /// The JSON size of the command.
     pub(crate) fn bytes(&self) -> usize {
-        self.body_bytes + self.head_bytes + self.ru_bytes.iter().sum::<usize>()
+        self.body_bytes + self.head_bytes + self.ru_total
     }
 }
 
