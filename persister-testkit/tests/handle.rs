@@ -114,12 +114,13 @@ fn killed_mid_stream_recovers_and_resumes() {
     let half = workload.messages.len() / 2;
     // First life: store the command, send half the messages, then kill the runtime (and with it
     // the handle's task) without draining.
-    let acked = {
+    let (acked, first_store) = {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         rt.block_on(async {
-            let store = SqliteStore::open(SqliteConfig::file(&path)).await.expect("opens");
+            let store =
+                Arc::new(SqliteStore::open(SqliteConfig::file(&path)).await.expect("opens"));
             let (handle, _task) =
-                PersisterHandle::spawn(Persister::new(Arc::new(store)), HandleConfig::default());
+                PersisterHandle::spawn(Persister::new(store.clone()), HandleConfig::default());
             handle.store_new(workload.commands[0].clone()).await.expect("stored");
             let mut acked = 0;
             for m in workload.messages[..half].iter().cloned() {
@@ -131,10 +132,16 @@ fn killed_mid_stream_recovers_and_resumes() {
                 let handle = handle.clone();
                 tokio::spawn(async move { send(&handle, m).await });
             }
-            acked
+            (acked, store)
         })
         // Dropping the runtime here kills the task mid-stream.
     };
+    // A killed process writes nothing more. Here the first life's worker thread outlives its
+    // runtime and may still be running a queued write: dropping the last reference to its
+    // store outside any runtime waits for that thread, so the second life is the only writer
+    // (otherwise revision fencing rightly refuses its writes with a conflict).
+    assert_eq!(Arc::strong_count(&first_store), 1, "the killed task released its store");
+    drop(first_store);
     // Second life: reopen, recover, resume from the first unacknowledged message.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
