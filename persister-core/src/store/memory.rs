@@ -29,8 +29,8 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> MutexGuard<'_, Map> {
-        // A panic while holding the lock cannot leave a half-applied write: every write
-        // builds its new value first and swaps it in with one assignment.
+        // A panic while holding the lock cannot leave a half-applied write: every write checks
+        // all that can fail before it changes anything, and the changes cannot panic.
         self.commands.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -69,40 +69,49 @@ fn insert(map: &mut Map, command: StoredCommand) -> StoreResult<()> {
     Ok(())
 }
 
+/// Applies `checkpoint` in place: everything that can fail is checked before anything
+/// changes, so a refused checkpoint leaves the command as it was. The cost is proportional to
+/// the checkpoint, not to the command (rows are kept sorted by position).
 fn apply(map: &mut Map, checkpoint: Checkpoint) -> StoreResult<()> {
-    let id = checkpoint.command_id;
-    let current = map.get(&id).ok_or_else(|| StoreError::NotFound { id: id.clone() })?;
-    if current.header.revision != checkpoint.expected_revision {
+    let Checkpoint { command_id: id, expected_revision, header: h, resource_updates: rows } =
+        checkpoint;
+    let Some(current) = map.get_mut(&id) else {
+        return Err(StoreError::NotFound { id });
+    };
+    if current.header.revision != expected_revision {
         return Err(StoreError::Conflict {
             id,
-            expected: checkpoint.expected_revision,
+            expected: expected_revision,
             found: current.header.revision,
         });
     }
-    let mut next = current.clone();
-    let h = checkpoint.header;
-    next.header.state = h.state;
-    next.header.start_ts = h.start_ts;
-    next.header.modified_ts = h.modified_ts;
-    next.header.head = h.head;
-    if let Some(body) = h.body {
-        next.header.body = body;
-    }
-    next.header.revision = checkpoint.expected_revision + 1;
-    for row in checkpoint.resource_updates {
-        let slot =
-            next.resource_updates.iter_mut().find(|r| r.position == row.position).ok_or_else(
-                || StoreError::Corrupt {
+    let slots = rows
+        .iter()
+        .map(|row| {
+            current.resource_updates.binary_search_by_key(&row.position, |r| r.position).map_err(
+                |_| StoreError::Corrupt {
                     id: id.clone(),
                     field: format!("resource_updates[{}]", row.position),
                     source: "no resource update row at this position".into(),
                 },
-            )?;
-        slot.state = row.state;
-        slot.completion = row.completion;
-        slot.data = row.data;
+            )
+        })
+        .collect::<StoreResult<Vec<usize>>>()?;
+    let header = &mut current.header;
+    header.state = h.state;
+    header.start_ts = h.start_ts;
+    header.modified_ts = h.modified_ts;
+    header.head = h.head;
+    if let Some(body) = h.body {
+        header.body = body;
     }
-    map.insert(id, next);
+    header.revision = expected_revision + 1;
+    for (slot, row) in slots.into_iter().zip(rows) {
+        let ru = &mut current.resource_updates[slot];
+        ru.state = row.state;
+        ru.completion = row.completion;
+        ru.data = row.data;
+    }
     Ok(())
 }
 
