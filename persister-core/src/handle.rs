@@ -14,7 +14,7 @@ use tracing::Instrument;
 use crate::error::{Error, Result};
 use crate::messages::{Ack, Message, Reply, ResourceCompletion, ResourceProgress};
 use crate::model::{FormaCommand, ResourceUpdateRef, TargetUpdate, Timestamp};
-use crate::persister::{Persister, PersisterStats};
+use crate::persister::{Persister, PersisterStats, Recovery};
 
 /// Settings of a [`PersisterHandle`].
 #[derive(Clone, Debug)]
@@ -77,7 +77,7 @@ impl HandleConfig {
 
 enum Envelope {
     Call { message: Message, reply: oneshot::Sender<Result<Reply>> },
-    Recover(oneshot::Sender<Result<Vec<FormaCommand>>>),
+    Recover(oneshot::Sender<Result<Recovery>>),
     Stats(oneshot::Sender<PersisterStats>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -239,8 +239,8 @@ impl PersisterHandle {
     /// Recovery on start; see [`Persister::recover`]. Not subject to the call timeout.
     ///
     /// # Errors
-    /// Store errors; [`Error::Shutdown`].
-    pub async fn recover(&self) -> Result<Vec<FormaCommand>> {
+    /// Transient store errors; [`Error::Shutdown`].
+    pub async fn recover(&self) -> Result<Recovery> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Envelope::Recover(reply)).await.map_err(|_| Error::Shutdown)?;
         rx.await.map_err(|_| Error::Shutdown)?

@@ -58,7 +58,9 @@ pub use handle::{HandleConfig, PersisterHandle};
 pub use messages::{Ack, Message, Reply, ResourceCompletion, ResourceProgress};
 pub use model::*;
 pub use overall::overall_state;
-pub use persister::{Clock, CodecStats, Persister, PersisterConfig, PersisterStats};
+pub use persister::{
+    Clock, CodecStats, Persister, PersisterConfig, PersisterStats, Recovery, RecoveryFailure,
+};
 pub use store::{
     Checkpoint, CommandRow, CommandStore, CommandStoreExt, Completion, DynCommandStore,
     FINAL_COMMAND_STATES, HeaderUpdate, ListFilter, MemoryStore, ResourceUpdateRow, StoreResult,

@@ -281,12 +281,23 @@ async fn corrupt_rows_are_typed_errors_naming_command_and_field() {
         let loaded = persister(store.clone()).load(&healthy).await.expect("healthy loads");
         assert_eq!(loaded.resource_updates[1].state, ResourceUpdateState::Success, "{what}");
 
-        // Listing decodes every command, so one corrupt command fails the whole listing, and
-        // recovery stops at it (commands recovered before it stay cached).
+        // Listing decodes every command, so one corrupt command fails the whole listing.
         let listed = fresh.list(&ListFilter::all()).await;
         assert!(matches!(listed, Err(Error::Store(StoreError::Corrupt { .. }))), "{what}");
-        let recovered = fresh.recover().await;
-        assert!(matches!(recovered, Err(Error::Store(StoreError::Corrupt { .. }))), "{what}");
+        // Recovery reports it and recovers every other command, in a fresh persister too.
+        for mut q in [fresh, persister(store.clone())] {
+            let recovered = q.recover().await.expect(what);
+            assert_eq!(recovered.failed.len(), 1, "{what}: {:?}", recovered.failed);
+            let failure = &recovered.failed[0];
+            assert_eq!(failure.id, victim, "{what}");
+            assert!(
+                matches!(&failure.error, Error::Store(StoreError::Corrupt { field: f, .. }) if f == field),
+                "{what}: {:?}",
+                failure.error
+            );
+            assert!(recovered.commands.iter().any(|c| c.id == healthy), "{what}: healthy resumed");
+            assert!(recovered.commands.iter().all(|c| c.id != victim), "{what}");
+        }
         db.raw()
             .execute("DELETE FROM forma_commands WHERE command_id = ?1", [&victim])
             .expect("removes the victim for the next case");

@@ -1,5 +1,6 @@
 //! The persister as a service: calls through the handle, group commit under concurrency,
-//! timeouts, shutdown, and recovery after the task is killed mid-stream.
+//! timeouts, shutdown, and recovery (after the task is killed mid-stream, after a transient
+//! failure).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use persister_core::{
     WriteOp,
 };
 use persister_sqlite::{SqliteConfig, SqliteStore};
+use persister_testkit::faulty::FaultyStore;
 use persister_testkit::workload::{Message, Workload};
 
 async fn send(handle: &PersisterHandle, m: Message) -> persister_core::Result<Ack> {
@@ -148,7 +150,7 @@ fn killed_mid_stream_recovers_and_resumes() {
         let store = SqliteStore::open(SqliteConfig::file(&path)).await.expect("reopens");
         let (handle, task) =
             PersisterHandle::spawn(Persister::new(Arc::new(store)), HandleConfig::default());
-        let recovered = handle.recover().await.expect("recovers");
+        let recovered = handle.recover().await.expect("recovers").commands;
         assert_eq!(recovered.len(), 1);
         assert_eq!(recovered[0].id, id);
         assert_eq!(recovered[0].state, CommandState::InProgress);
@@ -162,7 +164,7 @@ fn killed_mid_stream_recovers_and_resumes() {
                 .iter()
                 .all(|r| r.state == ResourceUpdateState::Success && !r.version.is_empty())
         );
-        assert!(handle.recover().await.expect("recovers").is_empty(), "nothing left unfinished");
+        assert!(handle.recover().await.expect("recovers").commands.is_empty(), "all finished");
         handle.shutdown().await.expect("shut down");
         task.await.expect("task ends");
     });
@@ -186,8 +188,33 @@ async fn recovery_finalizes_commands_whose_resources_are_all_final() {
     }
     let (handle, _task) = PersisterHandle::spawn(Persister::new(store), HandleConfig::default());
     let recovered = handle.recover().await.expect("recovers");
-    assert_eq!(recovered.len(), 1);
-    assert_eq!(recovered[0].state, CommandState::Success, "finalized on recovery");
-    assert!(handle.recover().await.expect("recovers").is_empty());
+    assert!(recovered.failed.is_empty(), "{:?}", recovered.failed);
+    assert_eq!(recovered.commands.len(), 1);
+    assert_eq!(recovered.commands[0].state, CommandState::Success, "finalized on recovery");
+    assert!(handle.recover().await.expect("recovers").commands.is_empty());
     let _ = id;
+}
+
+#[tokio::test]
+async fn a_transient_failure_fails_recovery_and_a_retry_recovers() {
+    let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let workload = Workload::w1(7);
+    let id = workload.commands[0].id.clone();
+    {
+        let mut p = Persister::new(store.clone());
+        p.store_new(workload.commands[0].clone()).await.expect("stored");
+        for m in workload.messages.iter().filter(|m| matches!(m, Message::Progress(_))).cloned() {
+            m.send(&mut p).await.expect("applied");
+        }
+    }
+    let mut p = Persister::new(store.clone());
+    // The finalization that recovery writes fails: the caller sees it and retries.
+    store.fail_write(1);
+    let err = p.recover().await.expect_err("the failed write is reported");
+    assert!(err.is_transient(), "{err:?}");
+    let recovered = p.recover().await.expect("the retry recovers");
+    assert!(recovered.failed.is_empty(), "{:?}", recovered.failed);
+    assert_eq!(recovered.commands.len(), 1);
+    assert_eq!(recovered.commands[0].id, id);
+    assert_eq!(recovered.commands[0].state, CommandState::Success, "finalized on the retry");
 }

@@ -9,6 +9,7 @@ mod targets;
 
 use std::sync::Arc;
 
+pub use recovery::{Recovery, RecoveryFailure};
 pub use stored::CodecStats;
 
 use crate::cache::{Cache, CacheStats, Entry, Eviction, ResourceIndex};

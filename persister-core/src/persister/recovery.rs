@@ -3,9 +3,50 @@
 use std::time::Duration;
 
 use super::Persister;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::messages::Ack;
 use crate::model::FormaCommand;
+
+/// What [`Persister::recover`] found: the commands to resume, and those it could not read.
+///
+/// Iterating over a `Recovery` yields the commands to resume.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// Unfinished commands, oldest first, now in the cache: resume these.
+    pub commands: Vec<FormaCommand>,
+    /// Commands that could not be recovered because of what is stored for them (corrupt
+    /// rows, for example), oldest first, each with its error. They are left in the store as
+    /// they are; every other command is recovered.
+    pub failed: Vec<RecoveryFailure>,
+}
+
+/// One command [`Persister::recover`] could not recover.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RecoveryFailure {
+    /// The command id.
+    pub id: String,
+    /// Why it could not be recovered; never transient (a transient error fails the whole
+    /// recovery, so that the caller retries it).
+    pub error: Error,
+}
+
+impl Recovery {
+    /// The commands to resume.
+    pub fn commands(&self) -> &[FormaCommand] {
+        &self.commands
+    }
+}
+
+impl IntoIterator for Recovery {
+    type Item = FormaCommand;
+    type IntoIter = std::vec::IntoIter<FormaCommand>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.commands.into_iter()
+    }
+}
 
 impl Persister {
     /// Loads every command that is not in a final state into the cache (a warm start) and
@@ -13,23 +54,44 @@ impl Persister {
     ///
     /// A command whose resource updates are all final (a crash took its last completions) is
     /// finalized here, as `finalize_incomplete` does; a sync command without versions is then
-    /// deleted and not returned.
+    /// deleted and not returned. A command that cannot be read back does not stop the others:
+    /// it is logged and reported in [`Recovery::failed`].
     ///
     /// # Errors
-    /// Store and corruption errors; commands recovered before the error stay cached.
-    pub async fn recover(&mut self) -> Result<Vec<FormaCommand>> {
+    /// Transient store errors (the caller retries; commands recovered before the error stay
+    /// cached, and recovering again is harmless).
+    pub async fn recover(&mut self) -> Result<Recovery> {
         let ids = self.store.list_unfinished().await?;
-        let mut out = Vec::with_capacity(ids.len());
+        let mut recovery = Recovery { commands: Vec::with_capacity(ids.len()), failed: vec![] };
         for id in ids {
-            let entry = self.entry(&id).await?;
-            let all_final = entry.command.resource_updates.iter().all(|r| r.state.is_final());
-            if all_final && self.finalize_incomplete(&id).await? == Ack::Deleted {
-                continue;
+            match self.recover_one(&id).await {
+                Ok(Some(command)) => recovery.commands.push(command),
+                Ok(None) => {}
+                Err(error) if error.is_transient() => return Err(error),
+                // Deleted since it was listed (by another instance): nothing to resume.
+                Err(error) if error.is_not_found() => {}
+                Err(error) => {
+                    tracing::error!(command_id = %id, %error, "command cannot be recovered");
+                    recovery.failed.push(RecoveryFailure { id, error });
+                }
             }
-            out.push(self.load(&id).await?);
         }
-        tracing::info!(recovered = out.len(), "recovered unfinished commands");
-        Ok(out)
+        tracing::info!(
+            recovered = recovery.commands.len(),
+            failed = recovery.failed.len(),
+            "recovered unfinished commands"
+        );
+        Ok(recovery)
+    }
+
+    /// Recovers one command: its snapshot, or `None` if finalizing it deleted it.
+    async fn recover_one(&mut self, id: &str) -> Result<Option<FormaCommand>> {
+        let entry = self.entry(id).await?;
+        let all_final = entry.command.resource_updates.iter().all(|r| r.state.is_final());
+        if all_final && self.finalize_incomplete(id).await? == Ack::Deleted {
+            return Ok(None);
+        }
+        self.load(id).await.map(Some)
     }
 
     /// Evicts active commands unused for longer than `idle`; they are reloaded on demand.

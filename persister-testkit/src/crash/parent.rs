@@ -143,7 +143,12 @@ async fn check(
     // (c): resume from recover(): resend everything not acknowledged.
     let (handle, task) = PersisterHandle::spawn(Persister::new(store), HandleConfig::default());
     let recovered = handle.recover().await.map_err(|e| format!("recover: {e}"))?;
-    if stored.as_ref().is_some_and(|c| !c.is_final()) && !recovered.iter().any(|c| c.id == id) {
+    if let Some(failure) = recovered.failed.first() {
+        return Err(format!("recover() could not recover {}: {}", failure.id, failure.error));
+    }
+    if stored.as_ref().is_some_and(|c| !c.is_final())
+        && !recovered.commands.iter().any(|c| c.id == id)
+    {
         return Err("recover() did not return the in-flight command".into());
     }
     if acked == 0 && stored.is_none() {
