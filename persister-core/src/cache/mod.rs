@@ -152,12 +152,14 @@ impl Cache {
     /// Counts a lookup that found its entry.
     pub(crate) fn record_hit(&mut self) {
         self.stats.hits += 1;
+        metrics::counter!("persister_cache_hits_total").increment(1);
     }
 
     /// Counts a lookup that had to load.
     pub(crate) fn record_miss(&mut self) {
         self.stats.misses += 1;
         self.stats.loads += 1;
+        metrics::counter!("persister_cache_misses_total").increment(1);
     }
 
     /// Caches `entry` under `id`, replacing any previous entry.
@@ -165,8 +167,12 @@ impl Cache {
         self.clock += 1;
         entry.last_used = self.clock;
         self.entries.insert(id, entry);
-        metrics::gauge!("persister_cache_entries")
-            .set(f64::from(u32::try_from(self.entries.len()).unwrap_or(u32::MAX)));
+        self.publish_entries();
+    }
+
+    /// Sets the `persister_cache_entries` gauge.
+    fn publish_entries(&self) {
+        metrics::gauge!("persister_cache_entries").set(self.entries.len() as f64);
     }
 
     /// Removes `id`, counting why.
@@ -180,6 +186,7 @@ impl Cache {
             Eviction::Idle => self.stats.evicted_idle += 1,
         }
         metrics::counter!("persister_cache_evictions_total", "reason" => why.name()).increment(1);
+        self.publish_entries();
         Some(entry)
     }
 
@@ -210,6 +217,7 @@ impl Cache {
                 total -= entry.bytes();
             }
         }
+        metrics::gauge!("persister_cache_bytes").set(total as f64);
     }
 
     /// Current counters.

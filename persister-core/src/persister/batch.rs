@@ -94,7 +94,17 @@ impl Persister {
         let batch = self.batch.take().unwrap_or_default();
         if !failed {
             let writes = !batch.ops.is_empty();
-            let committed = !writes || self.store.write_batch(batch.ops).await.is_ok();
+            let committed = !writes
+                || match super::transaction("write_batch", self.store.write_batch(batch.ops)).await
+                {
+                    Ok(()) => true,
+                    Err(error) => {
+                        // Not swallowed: each message is handled again on its own below and
+                        // gets its own reply, an error if the failure persists.
+                        tracing::warn!(%error, "group commit failed; handling one at a time");
+                        false
+                    }
+                };
             if committed {
                 if writes {
                     self.transactions += 1;

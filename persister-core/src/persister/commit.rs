@@ -51,7 +51,7 @@ impl Persister {
         match &mut self.batch {
             Some(batch) => batch.ops.push(WriteOp::Apply(checkpoint)),
             None => {
-                if let Err(e) = self.store.apply(checkpoint).await {
+                if let Err(e) = super::transaction("apply", self.store.apply(checkpoint)).await {
                     self.evict_on_error(id);
                     return Err(e.into());
                 }
@@ -99,7 +99,9 @@ impl Persister {
                     batch.deleted.insert(id.to_owned());
                 }
                 None => {
-                    if let Err(e) = self.store.delete(id, expected_revision).await {
+                    if let Err(e) =
+                        super::transaction("delete", self.store.delete(id, expected_revision)).await
+                    {
                         self.evict_on_error(id);
                         return Err(e.into());
                     }

@@ -8,6 +8,7 @@ mod stored;
 mod targets;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use recovery::{Recovery, RecoveryFailure};
 pub use stored::CodecStats;
@@ -16,7 +17,7 @@ use crate::cache::{Cache, CacheStats, Entry, Eviction, ResourceIndex};
 use crate::error::{Result, StoreError};
 use crate::finalize::OpaqueFields;
 use crate::model::{FormaCommand, Timestamp};
-use crate::store::{DynCommandStore, ListFilter, WriteOp};
+use crate::store::{DynCommandStore, ListFilter, StoreResult, WriteOp};
 
 /// The source of "now" (UTC) for cancellations and finalize-incomplete.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -170,7 +171,7 @@ impl Persister {
                 batch.deleted.remove(&id);
             }
             None => {
-                self.store.insert(stored).await?;
+                transaction("insert", self.store.insert(stored)).await?;
                 self.transactions += 1;
             }
         }
@@ -260,6 +261,19 @@ impl Persister {
     fn evict_on_error(&mut self, id: &str) {
         self.cache.evict(id, Eviction::Error);
     }
+}
+
+/// Awaits one store write (one transaction), recording how long it took in the
+/// `persister_transaction_seconds{op}` histogram.
+async fn transaction<T>(
+    op: &'static str,
+    write: impl Future<Output = StoreResult<T>>,
+) -> StoreResult<T> {
+    let started = Instant::now();
+    let result = write.await;
+    metrics::histogram!("persister_transaction_seconds", "op" => op)
+        .record(started.elapsed().as_secs_f64());
+    result
 }
 
 /// Loads a command from the store into a new (uncached) entry.
