@@ -173,40 +173,35 @@ fn killed_mid_stream_recovers_and_resumes() {
     }
 }
 
+/// Stores W1's command in `store` and sends every progress report (the last one of each
+/// resource says Success) but no completion, as if a crash took them all; returns its id.
+async fn all_final_but_no_completion(store: Arc<dyn CommandStore>, seed: u64) -> String {
+    let workload = Workload::w1(seed);
+    let mut p = Persister::new(store);
+    p.store_new(workload.commands[0].clone()).await.expect("stored");
+    for m in workload.messages.iter().filter(|m| matches!(m, Message::Progress(_))).cloned() {
+        m.send(&mut p).await.expect("applied");
+    }
+    workload.commands[0].id.clone()
+}
+
 #[tokio::test]
 async fn recovery_finalizes_commands_whose_resources_are_all_final() {
     let store = Arc::new(MemoryStore::new());
-    let workload = Workload::w1(6);
-    let id = workload.commands[0].id.clone();
-    {
-        let mut p = Persister::new(store.clone());
-        p.store_new(workload.commands[0].clone()).await.expect("stored");
-        // Every progress report arrives (the last one says Success), no completion does.
-        for m in workload.messages.iter().filter(|m| matches!(m, Message::Progress(_))).cloned() {
-            m.send(&mut p).await.expect("applied");
-        }
-    }
+    let id = all_final_but_no_completion(store.clone(), 6).await;
     let (handle, _task) = PersisterHandle::spawn(Persister::new(store), HandleConfig::default());
     let recovered = handle.recover().await.expect("recovers");
     assert!(recovered.failed.is_empty(), "{:?}", recovered.failed);
     assert_eq!(recovered.commands.len(), 1);
+    assert_eq!(recovered.commands[0].id, id);
     assert_eq!(recovered.commands[0].state, CommandState::Success, "finalized on recovery");
     assert!(handle.recover().await.expect("recovers").commands.is_empty());
-    let _ = id;
 }
 
 #[tokio::test]
 async fn a_transient_failure_fails_recovery_and_a_retry_recovers() {
     let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
-    let workload = Workload::w1(7);
-    let id = workload.commands[0].id.clone();
-    {
-        let mut p = Persister::new(store.clone());
-        p.store_new(workload.commands[0].clone()).await.expect("stored");
-        for m in workload.messages.iter().filter(|m| matches!(m, Message::Progress(_))).cloned() {
-            m.send(&mut p).await.expect("applied");
-        }
-    }
+    let id = all_final_but_no_completion(store.clone(), 7).await;
     let mut p = Persister::new(store.clone());
     // The finalization that recovery writes fails: the caller sees it and retries.
     store.fail_write(1);
