@@ -18,16 +18,16 @@ use persister_testkit::bench::{Backend, BenchOptions, Durability, WorkloadKind, 
 #[command(name = "persister-bench")]
 struct Args {
     /// The backend.
-    #[arg(long, value_enum, default_value = "sqlite")]
+    #[arg(long, value_enum, default_value = "sqlite", ignore_case = true)]
     backend: Backend,
     /// Workloads to run (repeatable); all of them by default.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     workload: Vec<WorkloadKind>,
     /// Shorter message streams (commands keep their full size): under a minute in all.
     #[arg(long)]
     quick: bool,
     /// Durability of every design's database.
-    #[arg(long, value_enum, default_value = "full")]
+    #[arg(long, value_enum, default_value = "full", ignore_case = true)]
     durability: Durability,
     /// Also write the report as JSON to this file.
     #[arg(long)]
@@ -36,7 +36,7 @@ struct Args {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Only these designs (repeatable: naive, seed, ours, floor); all by default.
-    #[arg(long)]
+    #[arg(long, value_parser = ["naive", "seed", "ours", "floor"])]
     design: Vec<String>,
     /// Directory for the database files.
     #[arg(long)]
