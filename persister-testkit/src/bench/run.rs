@@ -86,7 +86,8 @@ async fn run_workload(
         for w in &writes[..inserts] {
             floor.replay(w).await?;
         }
-        let mut figures = timed(options, name, "floor", &writes[inserts..], &mut floor).await?;
+        let replays: Vec<&Write> = writes[inserts..].iter().collect();
+        let mut figures = timed(options, name, "floor", replays, &mut floor).await?;
         // Rates are per message: messages that wrote nothing cost the floor nothing.
         figures.messages = ours_n.min(n);
         result.designs.push(("floor", figures));
@@ -101,7 +102,7 @@ async fn run_workload(
         for c in &workload.commands {
             docs.store(c).await?;
         }
-        let messages = &workload.messages[..limit.min(n)];
+        let messages = workload.messages[..limit.min(n)].to_vec();
         result.designs.push((design, timed(options, name, design, messages, &mut docs).await?));
     }
     Ok(result)
@@ -127,7 +128,8 @@ async fn run_ours(
         json_bytes: u64::try_from(workload.json_bytes()).unwrap_or(u64::MAX),
     };
     let messages = &workload.messages[..limit];
-    let mut figures = timed(options, workload.name, "ours", messages, &mut persister).await?;
+    let mut figures =
+        timed(options, workload.name, "ours", messages.to_vec(), &mut persister).await?;
     drop(persister);
     // The writes ours made, for the floor and the byte count: the persister's writes do not
     // depend on the store, so an untimed second run over a recording in-memory store makes
@@ -150,18 +152,18 @@ async fn run_ours(
 /// One step of a design: replays one item (a message, or a write for `floor`).
 trait Step<T> {
     /// Replays `item`; returns the bytes it wrote, as far as the design knows them.
-    fn step(&mut self, item: &T) -> impl Future<Output = Result<usize, BenchError>> + Send;
+    fn step(&mut self, item: T) -> impl Future<Output = Result<usize, BenchError>> + Send;
 }
 
 impl Step<Message> for Persister {
-    async fn step(&mut self, message: &Message) -> Result<usize, BenchError> {
+    async fn step(&mut self, message: Message) -> Result<usize, BenchError> {
         // The recording store counts the bytes.
-        message.clone().send(self).await?;
+        message.send(self).await?;
         Ok(0)
     }
 }
 
-impl Step<Write> for FloorDb {
+impl Step<&Write> for FloorDb {
     async fn step(&mut self, write: &Write) -> Result<usize, BenchError> {
         self.replay(write).await?;
         Ok(write.bytes())
@@ -169,17 +171,18 @@ impl Step<Write> for FloorDb {
 }
 
 impl Step<Message> for Documents {
-    async fn step(&mut self, message: &Message) -> Result<usize, BenchError> {
-        self.apply(message.clone()).await
+    async fn step(&mut self, message: Message) -> Result<usize, BenchError> {
+        self.apply(message).await
     }
 }
 
-/// Replays `items` through `design` one at a time, timing each, behind a progress bar.
-async fn timed<T: Sync, S: Step<T> + Send>(
+/// Replays `items` through `design` one at a time, timing each, behind a progress bar. The
+/// items are owned before the clock starts, so no design pays for copying its input.
+async fn timed<T: Send, S: Step<T> + Send>(
     options: &BenchOptions,
     workload: &str,
     design: &str,
-    items: &[T],
+    items: Vec<T>,
     state: &mut S,
 ) -> Result<DesignResult, BenchError> {
     let bar = bar(options, workload, design, items.len());
