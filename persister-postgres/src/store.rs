@@ -56,6 +56,12 @@ impl PgStore {
         &self.pool
     }
 
+    /// Closes the pool: no new operation starts, and this waits until the connections in use
+    /// are returned and every connection is closed. Other clones of the pool are closed too.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
     /// Every body, head and resource update data column of every stored command (by command
     /// id, then body, head and rows by position), for tests that scan the stored bytes for
     /// secrets.

@@ -42,6 +42,21 @@ impl SqliteStore {
         Ok(Self { worker })
     }
 
+    /// Closes the database: waits until every operation already sent has finished and the
+    /// connection is closed (so the WAL is checkpointed and the file can be copied, moved or
+    /// opened elsewhere). Dropping the store closes it too, but without waiting when inside
+    /// an async runtime. A store shared through an `Arc` is closed once it is the last
+    /// reference: `Arc::into_inner(store)`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when SQLite cannot close the connection or the worker thread
+    /// has stopped unexpectedly.
+    pub async fn close(self) -> StoreResult<()> {
+        self.worker.close().await?;
+        tracing::debug!("sqlite store closed");
+        Ok(())
+    }
+
     /// Every body, head and resource update data column of every stored command, for tests
     /// that scan the stored bytes for secrets.
     ///

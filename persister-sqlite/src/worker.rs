@@ -3,8 +3,8 @@
 //! SQLite calls block, so they never run on the async runtime: one dedicated thread owns the
 //! [`Connection`] and runs one [`Command`] at a time, in arrival order, each in its own
 //! transaction. Callers send a command over a channel with a oneshot sender for the reply and
-//! await it. When the [`Worker`] is dropped the channel closes; the thread finishes the
-//! commands already queued, closes the connection and exits.
+//! await it. When the [`Worker`] is closed or dropped the channel closes; the thread finishes
+//! the commands already queued, closes the connection and exits.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -47,7 +47,8 @@ pub(crate) enum Command {
 #[derive(Debug)]
 pub(crate) struct Worker {
     sender: Option<mpsc::Sender<Command>>,
-    thread: Option<JoinHandle<()>>,
+    /// The thread; it returns the error of closing the connection, if any.
+    thread: Option<JoinHandle<Result<(), Error>>>,
 }
 
 impl Worker {
@@ -61,12 +62,15 @@ impl Worker {
             .spawn(move || match schema::open(&config) {
                 Ok(conn) => {
                     if ready_tx.send(Ok(())).is_ok() {
-                        run(conn, &receiver);
+                        run(conn, &receiver)
+                    } else {
+                        Ok(())
                     }
                 }
                 Err(error) => {
                     // The caller may be gone already; then nobody needs the error.
                     let _ = ready_tx.send(Err(error));
+                    Ok(())
                 }
             })
             .map_err(Error::Spawn)?;
@@ -84,6 +88,19 @@ impl Worker {
         sender.send(command(reply)).map_err(|_| Error::WorkerGone)?;
         result.await.map_err(|_| StoreError::from(Error::WorkerGone))?
     }
+
+    /// Closes the channel and waits, off the runtime, until the thread has run the commands
+    /// already queued and closed the connection.
+    pub(crate) async fn close(mut self) -> Result<(), Error> {
+        drop(self.sender.take());
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .map_err(|_| Error::WorkerGone)?
+            .map_err(|_| Error::WorkerGone)?
+    }
 }
 
 impl Drop for Worker {
@@ -97,23 +114,25 @@ impl Drop for Worker {
         drop(self.sender.take());
         if let Some(thread) = self.thread.take()
             && tokio::runtime::Handle::try_current().is_err()
-            && thread.join().is_err()
         {
-            tracing::error!("the sqlite worker thread panicked");
+            match thread.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "closing the sqlite connection failed"),
+                Err(_) => tracing::error!("the sqlite worker thread panicked"),
+            }
         }
     }
 }
 
-/// The worker loop: runs commands until the channel closes.
-fn run(mut conn: Connection, receiver: &mpsc::Receiver<Command>) {
+/// The worker loop: runs commands until the channel closes, then closes the connection.
+fn run(mut conn: Connection, receiver: &mpsc::Receiver<Command>) -> Result<(), Error> {
     tracing::debug!("sqlite worker started");
     while let Ok(command) = receiver.recv() {
         execute(&mut conn, command);
     }
-    if let Err((_, error)) = conn.close() {
-        tracing::warn!(%error, "closing the sqlite connection failed");
-    }
+    let closed = conn.close().map_err(|(_, error)| Error::Sql(error));
     tracing::debug!("sqlite worker stopped");
+    closed
 }
 
 /// Runs one command and sends its result; a caller that stopped waiting is not an error.

@@ -1,5 +1,5 @@
 //! `SqliteStore` on database files: migrations, reopening, pragmas, rows written by other
-//! connections (BLOB columns, corrupt values) and lock contention.
+//! connections (BLOB columns, corrupt values), lock contention and closing.
 
 mod common;
 
@@ -196,4 +196,29 @@ async fn an_unopenable_path_is_a_backend_error() {
         matches!(result, Err(StoreError::Backend { backend: "sqlite", transient: false, .. })),
         "{result:?}"
     );
+}
+
+#[tokio::test]
+async fn close_waits_for_queued_writes_and_closes_the_file() {
+    let db = TempDb::new("close");
+    let wal = {
+        let mut path = db.path.clone().into_os_string();
+        path.push("-wal");
+        std::path::PathBuf::from(path)
+    };
+    let store = SqliteStore::open(db.config()).await.expect("opens");
+    store.insert(command("kept", 10, 3)).await.expect("insert");
+    // A write whose caller stops waiting right after sending it: already queued.
+    let abandoned = tokio::time::timeout(Duration::ZERO, store.insert(command("queued", 11, 2)));
+    let _ = abandoned.await;
+    assert!(wal.exists(), "an open WAL database has its -wal file");
+    store.close().await.expect("closes");
+    // The last connection closed cleanly: SQLite checkpointed the WAL and removed it.
+    assert!(!wal.exists(), "the -wal file is gone after close");
+    let reopened = SqliteStore::open(db.config()).await.expect("reopens");
+    for id in ["kept", "queued"] {
+        let stored = reopened.load(id).await.expect("loads").expect("the write was not lost");
+        assert_eq!(stored.header.id, id);
+    }
+    reopened.close().await.expect("closes again");
 }

@@ -88,7 +88,9 @@ async fn migrations_are_applied_once_and_reconnecting_is_idempotent() {
     let (db, store) = setup().await;
     store.insert(command("c1", 2)).await.expect("insert");
     assert_eq!(migrations(&store).await, [1]);
-    store.pool().close().await;
+    let pool = store.pool().clone();
+    store.close().await;
+    assert!(pool.is_closed(), "close() closes the pool");
 
     let again = db.store().await.expect("reconnect");
     assert_eq!(migrations(&again).await, [1]);
