@@ -1,9 +1,9 @@
 //! Tests specific to the PostgreSQL backend: schema and migrations, transactions, the error
-//! variants (compared with the reference `MemoryStore`), large commands, timestamps, and the
-//! test harness itself. Each test gets its own database from `pg::test_database`; when no
-//! server can be found the test fails with the harness's explanation.
+//! variants (compared with the reference `MemoryStore`), large commands and timestamps. Each
+//! test gets its own database from `pg::test_database`; when no server can be found the test
+//! fails with the harness's explanation. The harness itself is tested in `pg_harness.rs`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use persister_core::{
     Checkpoint, CommandRow, CommandStore, Completion, HeaderUpdate, ListFilter, MemoryStore,
@@ -11,7 +11,6 @@ use persister_core::{
 };
 use persister_postgres::{PgConfig, PgStore};
 use persister_testkit::pg::{self, TestDatabase};
-use sqlx::{Connection, PgConnection};
 
 /// A fresh database and a store on it; a missing server fails the test with the reason.
 async fn setup() -> (TestDatabase, PgStore) {
@@ -21,7 +20,7 @@ async fn setup() -> (TestDatabase, PgStore) {
 }
 
 async fn done(db: TestDatabase, store: PgStore) {
-    store.pool().close().await;
+    store.close().await;
     db.cleanup().await.unwrap_or_else(|e| panic!("{e}"));
 }
 
@@ -326,76 +325,4 @@ async fn timestamps_round_trip_to_the_microsecond() {
         store.list(&ListFilter::all()).await.expect("list").iter().map(|h| h.start_ts).collect();
     assert_eq!(at, cases.into_iter().rev().collect::<Vec<_>>());
     done(db, store).await;
-}
-
-#[tokio::test]
-async fn concurrent_tests_get_separate_empty_databases() {
-    let (first, second) = tokio::join!(pg::test_database(), pg::test_database());
-    let first = first.unwrap_or_else(|e| panic!("{e}"));
-    let second = second.unwrap_or_else(|e| panic!("{e}"));
-    assert_ne!(first.name(), second.name());
-    assert!(first.name().starts_with("persister_test_"), "{}", first.name());
-    let (a, b) = tokio::join!(first.store(), second.store());
-    let (a, b) = (a.expect("store"), b.expect("store"));
-    a.insert(command("c1", 1)).await.expect("insert");
-    assert_eq!(b.load("c1").await.expect("load"), None);
-    assert!(b.list(&ListFilter::all()).await.expect("list").is_empty());
-    done(first, a).await;
-    done(second, b).await;
-}
-
-#[tokio::test]
-async fn databases_on_a_named_server_are_dropped_by_cleanup_and_on_drop() {
-    // The test database of this test stands in for a server named by PERSISTER_PG_URL.
-    let server = pg::test_database().await.unwrap_or_else(|e| panic!("{e}"));
-    let cleaned = pg::test_database_from_url(server.url()).await.expect("named server");
-    let dropped = pg::test_database_from_url(server.url()).await.expect("named server");
-    let names = [cleaned.name().to_owned(), dropped.name().to_owned(), server.name().to_owned()];
-    let store = dropped.store().await.expect("store");
-    store.insert(command("c1", 1)).await.expect("insert");
-
-    cleaned.cleanup().await.expect("cleanup");
-    drop(dropped);
-    let mut conn = PgConnection::connect(server.url()).await.expect("connect");
-    let left: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname = ANY($1) ORDER BY 1")
-            .bind(&names[..])
-            .fetch_all(&mut conn)
-            .await
-            .expect("databases");
-    assert_eq!(left, [server.name()], "only the server's own database is left");
-    conn.close().await.expect("close");
-    drop(store);
-    server.cleanup().await.expect("cleanup");
-}
-
-/// What a failed `test_database_from_url` must say: the variable and the two other ways.
-fn assert_explains(error: &pg::HarnessError) {
-    let message = error.to_string();
-    for needle in ["PERSISTER_PG_URL", "Docker", "initdb, pg_ctl", "apt-get install postgresql"] {
-        assert!(message.contains(needle), "{needle:?} missing from: {message}");
-    }
-}
-
-#[tokio::test]
-async fn a_named_server_that_refuses_connections_fails_fast_with_the_ways() {
-    let started = Instant::now();
-    let error = pg::test_database_from_url("postgres://x@127.0.0.1:1/x").await.expect_err("dead");
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
-    assert!(matches!(error, pg::HarnessError::Unreachable { .. }), "{error:?}");
-    assert_explains(&error);
-}
-
-#[tokio::test]
-async fn a_named_server_that_never_answers_times_out_after_five_seconds() {
-    // The kernel accepts the connection into the backlog, but nothing ever answers.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = silent.local_addr().expect("addr").port();
-    let started = Instant::now();
-    let url = format!("postgres://x:hunter2@127.0.0.1:{port}/x");
-    let error = pg::test_database_from_url(&url).await.expect_err("silent");
-    let took = started.elapsed();
-    assert!(took >= Duration::from_secs(4) && took < Duration::from_secs(10), "took {took:?}");
-    assert_explains(&error);
-    assert!(!error.to_string().contains("hunter2"), "password in: {error}");
 }
