@@ -85,7 +85,7 @@ impl CodecStats {
             id: command.id.clone(),
             command: command.command.as_str().to_owned(),
             state: h.state,
-            client_id: (!command.client_id.is_empty()).then(|| command.client_id.clone()),
+            client_id: Some(command.client_id.clone()),
             start_ts: h.start_ts,
             modified_ts: h.modified_ts,
             revision: 0,

@@ -56,7 +56,9 @@ pub struct CommandRow {
     pub command: String,
     /// The command state, for queries.
     pub state: String,
-    /// The client id, for queries (`None` when empty).
+    /// The client id, for queries: empty (not `None`) for a command without one, as the Go
+    /// agent stores it, so that `ListFilter::client_id("")` finds such commands. `None` only
+    /// in rows written by other tools.
     pub client_id: Option<String>,
     /// `StartTs` in microseconds since the Unix epoch, for queries and ordering.
     pub start_ts: i64,
@@ -151,7 +153,7 @@ impl ListFilter {
         self
     }
 
-    /// Only commands of `client_id`.
+    /// Only commands of `client_id` (`""`: the commands stored without one).
     #[must_use]
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = Some(client_id.into());

@@ -65,6 +65,7 @@ macro_rules! conformance_suite {
             failed_write_leaves_store_and_cache_consistent,
             sync_without_versions_is_deleted,
             finalization_leaves_no_plaintext,
+            list_by_client_id_includes_the_empty_one,
         );
         $crate::__conformance_properties!(
             $setup;

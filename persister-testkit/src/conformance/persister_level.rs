@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use persister_core::{
-    Ack, CommandKind, CommandState, DynCommandStore, Error, Operation, Persister, PersisterConfig,
-    ResourceCompletion, ResourceUpdateState, StoredCommand,
+    Ack, CommandKind, CommandState, DynCommandStore, Error, ListFilter, Operation, Persister,
+    PersisterConfig, ResourceCompletion, ResourceUpdateState, StoredCommand,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -177,4 +177,24 @@ pub async fn finalization_leaves_no_plaintext(store: Arc<DynCommandStore>) {
         Persister::new(store).load(&c.id).await.expect("loaded").state,
         CommandState::Canceled
     );
+}
+
+/// `list` by client id, the empty one included (commands stored without a client id).
+pub async fn list_by_client_id_includes_the_empty_one(store: Arc<DynCommandStore>) {
+    let mut p = Persister::new(store);
+    let mut rng = StdRng::seed_from_u64(9);
+    for (i, client) in ["", "cli-1", "", "cli-2"].into_iter().enumerate() {
+        let mut c = command(&mut rng, "L", i, 2);
+        c.client_id = client.into();
+        p.store_new(c).await.expect("stored");
+    }
+    // From the cache, and from the store alone (a fresh persister).
+    let mut fresh = Persister::new(p.store().clone());
+    for (client, expected) in [("", 2), ("cli-1", 1), ("cli-2", 1), ("cli-3", 0)] {
+        for q in [&mut p, &mut fresh] {
+            let listed = q.list(&ListFilter::all().client_id(client)).await.expect("lists");
+            assert_eq!(listed.len(), expected, "client {client:?}");
+            assert!(listed.iter().all(|c| c.client_id == client), "client {client:?}");
+        }
+    }
 }
