@@ -147,9 +147,9 @@ fn killed_mid_stream_recovers_and_resumes() {
     // Second life: reopen, recover, resume from the first unacknowledged message.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let store = SqliteStore::open(SqliteConfig::file(&path)).await.expect("reopens");
+        let store = Arc::new(SqliteStore::open(SqliteConfig::file(&path)).await.expect("reopens"));
         let (handle, task) =
-            PersisterHandle::spawn(Persister::new(Arc::new(store)), HandleConfig::default());
+            PersisterHandle::spawn(Persister::new(store.clone()), HandleConfig::default());
         let recovered = handle.recover().await.expect("recovers").commands;
         assert_eq!(recovered.len(), 1);
         assert_eq!(recovered[0].id, id);
@@ -167,6 +167,10 @@ fn killed_mid_stream_recovers_and_resumes() {
         assert!(handle.recover().await.expect("recovers").commands.is_empty(), "all finished");
         handle.shutdown().await.expect("shut down");
         task.await.expect("task ends");
+        // The README's way to close: the last reference to the store, then close().
+        let store = Arc::into_inner(store).expect("the ended task released the store");
+        store.close().await.expect("closes");
+        assert!(!std::path::Path::new(&format!("{}-wal", path.display())).exists());
     });
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
