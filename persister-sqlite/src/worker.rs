@@ -115,10 +115,9 @@ impl Drop for Worker {
         if let Some(thread) = self.thread.take()
             && tokio::runtime::Handle::try_current().is_err()
         {
-            match thread.join() {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::warn!(%error, "closing the sqlite connection failed"),
-                Err(_) => tracing::error!("the sqlite worker thread panicked"),
+            // A failed close was logged by the thread itself.
+            if thread.join().is_err() {
+                tracing::error!("the sqlite worker thread panicked");
             }
         }
     }
@@ -130,7 +129,11 @@ fn run(mut conn: Connection, receiver: &mpsc::Receiver<Command>) -> Result<(), E
     while let Ok(command) = receiver.recv() {
         execute(&mut conn, command);
     }
-    let closed = conn.close().map_err(|(_, error)| Error::Sql(error));
+    // Logged here too: a store dropped inside a runtime is not joined, so nobody else sees it.
+    let closed = conn.close().map_err(|(_, error)| {
+        tracing::warn!(%error, "closing the sqlite connection failed");
+        Error::Sql(error)
+    });
     tracing::debug!("sqlite worker stopped");
     closed
 }
