@@ -22,6 +22,53 @@ fn go_written_documents_reencode_byte_for_byte() {
     }
 }
 
+/// A Go-written command whose typed strings hold what Go escapes beyond JSON (`<`, `>`, `&`,
+/// U+2028, U+2029), with `properties` as the raw `Properties` value.
+fn go_escaped_command(properties: &str) -> String {
+    let schema = r#"{"Identifier":"","Tags":"","Fields":null,"Nonprovisionable":false,"Hints":null,"Discoverable":false,"Extractable":false}"#;
+    let zero = r#"0001-01-01T00:00:00Z"#;
+    format!(
+        concat!(
+            r#"{{"ID":"2qH","Description":{{"Text":"a \u003c b \u0026 c \u003e d"}},"State":"InProgress","#,
+            r#""StartTs":"2025-12-19T23:51:57.123Z","ModifiedTs":"2025-12-19T23:51:57.123Z","#,
+            r#""ResourceUpdates":[{{"Resource":{{"Label":"web\u0026api","Type":"AWS::S3::Bucket","Stack":"s","Target":"t","#,
+            r#""Schema":{schema},"Properties":{properties},"Ksuid":"k1"}},"#,
+            r#""ResourceTarget":{{"Label":"t","Namespace":"aws","Discoverable":false}},"#,
+            r#""ExistingResource":{{"Label":"","Type":"","Stack":"","Target":"","Schema":{schema},"Properties":null}},"#,
+            r#""ExistingTarget":{{"Label":"","Namespace":"","Discoverable":false}},"Operation":"create","MetaData":null,"#,
+            r#""State":"InProgress","StartTs":"{zero}","ModifiedTs":"{zero}","Retries":0,"Remaining":0,"Version":"","#,
+            r#""MostRecentProgressResult":{{"Operation":"Create","OperationStatus":"InProgress","RequestID":"r1","#,
+            r#""NativeID":"","ResourceType":"AWS::S3::Bucket","StartTs":"{zero}","ModifiedTs":"{zero}","#,
+            r#""StatusMessage":"denied: \u003cAccessDenied\u003e \u2028 next \u2029"}},"ProgressResult":null,"#,
+            r#""ReferenceLabels":{{"a\u0026b":"\u003cx\u003e"}}}}],"#,
+            r#""Config":{{"Mode":"reconcile","Force":false,"Simulate":false}},"Command":"apply","ClientId":"c\u003e"}}"#
+        ),
+        schema = schema,
+        properties = properties,
+        zero = zero
+    )
+}
+
+#[test]
+fn go_escaped_strings_reencode_byte_for_byte_and_raw_values_stay_as_they_are() {
+    // Go's escapes in typed strings and in raw values: the same bytes out.
+    let go = go_escaped_command(r#"{"Policy":"\u003cxml\u003e \u0026"}"#);
+    let command = decode(&go);
+    assert_eq!(command.description.as_ref().map(|d| d.text.as_str()), Some("a < b & c > d"));
+    assert_eq!(command.client_id, "c>");
+    let ru = &command.resource_updates[0];
+    assert_eq!(ru.resource.label, "web&api");
+    assert_eq!(
+        ru.most_recent_progress_result.status_message,
+        "denied: <AccessDenied> \u{2028} next \u{2029}"
+    );
+    assert_eq!(encode_command(&command).expect("encodes"), go);
+    // A raw value written by someone else, with literal `<` and `&`: kept byte for byte (D11),
+    // while the typed strings around it are still escaped as Go escapes them.
+    let other = go_escaped_command(r#"{ "Policy" : "<xml> &" }"#);
+    assert_eq!(encode_command(&decode(&other)).expect("encodes"), other);
+}
+
 #[test]
 fn new_shape_fields() {
     let c = decode(NEW);

@@ -5,6 +5,7 @@
 //! what changed: the *body* (the parts that never change after the command is stored), the
 //! *head* (state, timestamps and target updates) and one document per resource update.
 
+mod go_escape;
 pub(crate) mod go_fmt;
 pub(crate) mod go_struct;
 pub(crate) mod raw;
@@ -117,18 +118,21 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     value: &T,
     what: &'static str,
 ) -> Result<String, CodecError> {
-    sonic_rs::to_string(value).map_err(|e| CodecError::Encode { what, message: describe(&e) })
+    encode_sized(value, what, 128)
 }
 
 /// Encodes into a buffer of `capacity` bytes, sparing the reallocations of a growing buffer
-/// when the size is known (a resource update re-encoded after a small change).
+/// when the size is known (a resource update re-encoded after a small change). Strings are
+/// escaped as Go escapes them ([`go_escape::GoFormatter`]).
 pub(crate) fn encode_sized<T: Serialize + ?Sized>(
     value: &T,
     what: &'static str,
     capacity: usize,
 ) -> Result<String, CodecError> {
     let mut buf = Vec::with_capacity(capacity);
-    sonic_rs::to_writer(&mut buf, value)
+    let mut serializer = sonic_rs::Serializer::with_formatter(&mut buf, go_escape::GoFormatter);
+    value
+        .serialize(&mut serializer)
         .map_err(|e| CodecError::Encode { what, message: describe(&e) })?;
     String::from_utf8(buf).map_err(|e| CodecError::Encode { what, message: e.to_string() })
 }

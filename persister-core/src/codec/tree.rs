@@ -112,5 +112,5 @@ fn into_owned(node: Node<'_>) -> Node<'static> {
 
 /// Encodes `s` as a JSON string literal.
 pub(crate) fn encode_string(s: &str) -> String {
-    sonic_rs::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+    super::encode(s, "string").unwrap_or_else(|_| format!("{s:?}"))
 }
