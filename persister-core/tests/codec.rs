@@ -209,3 +209,30 @@ fn debug_output_hides_raw_values() {
     assert!(!debug.contains("hunter2"));
     assert!(debug.contains("RawJson(<"));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 512,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Any string in typed fields: the output is JSON that an independent parser reads back
+    /// to the same string, it holds none of the characters Go escapes, and it decodes to the
+    /// same command.
+    #[test]
+    fn prop_typed_strings_are_escaped_as_go_does(s in "\\PC*|[<>&\u{2028}\u{2029}\"\\\\\u{0}-\u{1f}a€😀]*") {
+        let mut command = FormaCommand { id: s.clone(), client_id: s.clone(), ..FormaCommand::default() };
+        command.description = Some(persister_core::Description { text: s.clone(), ..Default::default() });
+        let text = encode_command(&command).expect("encodes");
+        for c in ['<', '>', '&', '\u{2028}', '\u{2029}'] {
+            proptest::prop_assert!(!text.contains(c), "{c:?} left in {text}");
+        }
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        proptest::prop_assert_eq!(parsed["ID"].as_str(), Some(s.as_str()));
+        // `Text` is omitempty.
+        proptest::prop_assert_eq!(parsed["Description"]["Text"].as_str().unwrap_or(""), s.as_str());
+        let back = decode(&text);
+        proptest::prop_assert_eq!(&back, &command);
+        proptest::prop_assert_eq!(encode_command(&back).expect("encodes"), text);
+    }
+}
