@@ -183,6 +183,19 @@ fn go_decoding_rules() {
     assert!(c.resource_updates.is_empty());
     let c = decode(r#"{"ID":"a","ID":"z"}"#);
     assert_eq!(c.id, "z");
+    // A repeated key whose last value is null: a scalar or struct keeps the earlier value, a
+    // slice or map becomes nil.
+    let c = decode(concat!(
+        r#"{"ID":"a","ID":null,"State":"Success","state":null,"Config":{"Mode":"patch"},"Config":null,"#,
+        r#""ResourceUpdates":[{"Retries":3,"Retries":null,"Operation":"create","ReferenceLabels":{"a":"b"},"ReferenceLabels":null}],"#,
+        r#""TargetUpdates":[{"State":"Failed"}],"TargetUpdates":null}"#
+    ));
+    assert_eq!((c.id.as_str(), c.state), ("a", CommandState::Success));
+    assert_eq!(c.config.mode, persister_core::ApplyMode::Patch);
+    assert!(c.target_updates.is_empty());
+    let ru = &c.resource_updates[0];
+    assert_eq!((ru.retries, ru.operation), (3, Operation::Create));
+    assert!(ru.reference_labels.is_empty());
     // Raw JSON keeps whitespace exactly.
     let c = decode(r#"{"ResourceUpdates":[{"Resource":{"Properties": { "a" : [1, 2.50] }}}]}"#);
     assert_eq!(

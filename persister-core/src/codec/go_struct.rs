@@ -2,7 +2,8 @@
 //!
 //! `go_struct!` writes a struct whose JSON form follows Go's rules: keys in declaration order,
 //! `omitempty` per field, case-insensitive key matching on decode (exact match first), `null`
-//! leaving a field at its zero value, last duplicate key wins, and unknown members kept in
+//! leaving a scalar or struct as it was and making a slice, map or pointer nil, last
+//! duplicate key wins, and unknown members kept in
 //! [`UnknownFields`](crate::UnknownFields) and written back after the known ones.
 //! `go_enum!` writes a string enum whose unknown spellings are a decode error naming the type.
 
@@ -12,8 +13,10 @@ use crate::model::{RawJson, Timestamp};
 
 /// How a model field is read from a JSON object and when `omitempty` drops it.
 pub(crate) trait GoField: Sized {
-    /// Reads the value of the current map entry.
-    fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error>;
+    /// Reads the value of the current map entry into `self`, as Go decodes into a field:
+    /// JSON `null` leaves a non-pointer scalar or struct unchanged (which matters when a key
+    /// repeats) and makes a slice, map or pointer nil.
+    fn decode_into<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<(), A::Error>;
     /// Go's notion of an empty value for `omitempty`.
     fn is_empty(&self) -> bool;
     /// Makes values that encode identically compare equal, for fields without `omitempty`
@@ -58,12 +61,18 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
     }
 }
 
-/// Fields where JSON `null` leaves the zero value, as Go does for non-pointer types.
+/// Non-pointer fields, which JSON `null` leaves unchanged, as Go does.
 macro_rules! null_is_zero {
     ($($ty:ty => |$v:ident| $empty:expr;)*) => {$(
         impl $crate::codec::go_struct::GoField for $ty {
-            fn decode<'de, A: serde::de::MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-                Ok(map.next_value::<Option<$ty>>()?.unwrap_or_default())
+            fn decode_into<'de, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                if let Some(value) = map.next_value::<Option<$ty>>()? {
+                    *self = value;
+                }
+                Ok(())
             }
             fn is_empty(&self) -> bool {
                 let $v = self;
@@ -81,12 +90,26 @@ null_is_zero! {
     i16 => |v| *v == 0;
     i64 => |v| *v == 0;
     Timestamp => |_v| false;
-    std::collections::BTreeMap<String, String> => |v| v.is_empty();
 }
 
+/// A Go map written as absent when nil or empty (`omitempty`): `null` makes it nil, that is
+/// empty.
+impl GoField for std::collections::BTreeMap<String, String> {
+    fn decode_into<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<(), A::Error> {
+        *self = map.next_value::<Option<Self>>()?.unwrap_or_default();
+        Ok(())
+    }
+    fn is_empty(&self) -> bool {
+        std::collections::BTreeMap::is_empty(self)
+    }
+}
+
+/// A Go slice whose nil and empty values are both written as absent (`omitempty`): `null`
+/// makes it nil, that is empty.
 impl<T: de::DeserializeOwned> GoField for Vec<T> {
-    fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-        Ok(map.next_value::<Option<Vec<T>>>()?.unwrap_or_default())
+    fn decode_into<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<(), A::Error> {
+        *self = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default();
+        Ok(())
     }
     fn is_empty(&self) -> bool {
         Vec::is_empty(self)
@@ -95,8 +118,9 @@ impl<T: de::DeserializeOwned> GoField for Vec<T> {
 
 /// A Go slice or map whose nil value is written as `null` (distinct from an empty one).
 impl<T: de::DeserializeOwned> GoField for Option<Vec<T>> {
-    fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-        map.next_value::<Option<Vec<T>>>()
+    fn decode_into<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<(), A::Error> {
+        *self = map.next_value::<Option<Vec<T>>>()?;
+        Ok(())
     }
     fn is_empty(&self) -> bool {
         self.as_ref().is_none_or(Vec::is_empty)
@@ -106,8 +130,9 @@ impl<T: de::DeserializeOwned> GoField for Option<Vec<T>> {
 impl<K: Ord + de::DeserializeOwned, V: de::DeserializeOwned> GoField
     for Option<std::collections::BTreeMap<K, V>>
 {
-    fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-        map.next_value()
+    fn decode_into<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<(), A::Error> {
+        *self = map.next_value()?;
+        Ok(())
     }
     fn is_empty(&self) -> bool {
         self.as_ref().is_none_or(std::collections::BTreeMap::is_empty)
@@ -116,8 +141,9 @@ impl<K: Ord + de::DeserializeOwned, V: de::DeserializeOwned> GoField
 
 /// A Go `json.RawMessage`: `None` is nil; JSON `null` decodes to the raw value `null`.
 impl GoField for Option<RawJson> {
-    fn decode<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-        map.next_value::<RawJson>().map(Some)
+    fn decode_into<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<(), A::Error> {
+        *self = Some(map.next_value::<RawJson>()?);
+        Ok(())
     }
     fn is_empty(&self) -> bool {
         self.is_none()
@@ -149,8 +175,14 @@ macro_rules! go_struct {
         }
 
         impl $crate::codec::go_struct::GoField for $name {
-            fn decode<'de, A: serde::de::MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-                Ok(map.next_value::<Option<$name>>()?.unwrap_or_default())
+            fn decode_into<'de, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                if let Some(value) = map.next_value::<Option<$name>>()? {
+                    *self = value;
+                }
+                Ok(())
             }
             fn is_empty(&self) -> bool {
                 false
@@ -158,8 +190,12 @@ macro_rules! go_struct {
         }
 
         impl $crate::codec::go_struct::GoField for Option<$name> {
-            fn decode<'de, A: serde::de::MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-                map.next_value::<Option<$name>>()
+            fn decode_into<'de, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                *self = map.next_value::<Option<$name>>()?;
+                Ok(())
             }
             fn is_empty(&self) -> bool {
                 self.is_none()
@@ -198,7 +234,7 @@ macro_rules! go_struct {
                             let key = key.as_str();
                             $(
                                 if key == $key {
-                                    out.$field = GoField::decode(&mut map).map_err(|e| {
+                                    GoField::decode_into(&mut out.$field, &mut map).map_err(|e| {
                                         <A::Error as serde::de::Error>::custom(format_args!("{}: {}", $key, e))
                                     })?;
                                     $crate::codec::go_struct::go_struct!(@canon out.$field $(, $omit)?);
@@ -207,7 +243,7 @@ macro_rules! go_struct {
                             )*
                             $(
                                 if key.eq_ignore_ascii_case($key) {
-                                    out.$field = GoField::decode(&mut map).map_err(|e| {
+                                    GoField::decode_into(&mut out.$field, &mut map).map_err(|e| {
                                         <A::Error as serde::de::Error>::custom(format_args!("{}: {}", $key, e))
                                     })?;
                                     $crate::codec::go_struct::go_struct!(@canon out.$field $(, $omit)?);
