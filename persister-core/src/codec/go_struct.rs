@@ -62,7 +62,7 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 }
 
 /// Non-pointer fields, which JSON `null` leaves unchanged, as Go does.
-macro_rules! null_is_zero {
+macro_rules! null_keeps_value {
     ($($ty:ty => |$v:ident| $empty:expr;)*) => {$(
         impl $crate::codec::go_struct::GoField for $ty {
             fn decode_into<'de, A: serde::de::MapAccess<'de>>(
@@ -81,9 +81,9 @@ macro_rules! null_is_zero {
         }
     )*};
 }
-pub(crate) use null_is_zero;
+pub(crate) use null_keeps_value;
 
-null_is_zero! {
+null_keeps_value! {
     String => |v| v.is_empty();
     bool => |v| !*v;
     u16 => |v| *v == 0;
@@ -174,19 +174,9 @@ macro_rules! go_struct {
             pub extra: $crate::model::UnknownFields,
         }
 
-        impl $crate::codec::go_struct::GoField for $name {
-            fn decode_into<'de, A: serde::de::MapAccess<'de>>(
-                &mut self,
-                map: &mut A,
-            ) -> Result<(), A::Error> {
-                if let Some(value) = map.next_value::<Option<$name>>()? {
-                    *self = value;
-                }
-                Ok(())
-            }
-            fn is_empty(&self) -> bool {
-                false
-            }
+        // A Go struct is never empty for `omitempty`.
+        $crate::codec::go_struct::null_keeps_value! {
+            $name => |_v| false;
         }
 
         impl $crate::codec::go_struct::GoField for Option<$name> {
@@ -331,7 +321,7 @@ macro_rules! go_enum {
             }
         }
 
-        $crate::codec::go_struct::null_is_zero! {
+        $crate::codec::go_struct::null_keeps_value! {
             $name => |v| *v == $name::Unspecified;
         }
     };
