@@ -1,7 +1,7 @@
 //! [`FaultyStore`]: a [`CommandStore`] decorator that fails chosen write operations.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use persister_core::{
@@ -9,23 +9,37 @@ use persister_core::{
     StoredCommand, WriteOp,
 };
 
-/// Fails the k-th write (`insert`, `apply`, `delete` or `write_batch`, counted from 1) with a transient
-/// backend error, without forwarding it; every other call is forwarded unchanged.
+/// Fails the k-th write (`insert`, `apply`, `delete` or `write_batch`, counted from 1) with a
+/// backend error (transient unless told otherwise), without forwarding it; every other call
+/// is forwarded unchanged.
 #[derive(Debug)]
 pub struct FaultyStore {
     inner: Arc<DynCommandStore>,
     writes: AtomicU64,
     fail_at: AtomicU64,
+    transient: AtomicBool,
 }
 
 impl FaultyStore {
     /// Wraps `inner`; no write fails until [`fail_write`](Self::fail_write) is called.
     pub fn new(inner: Arc<DynCommandStore>) -> Self {
-        Self { inner, writes: AtomicU64::new(0), fail_at: AtomicU64::new(0) }
+        Self {
+            inner,
+            writes: AtomicU64::new(0),
+            fail_at: AtomicU64::new(0),
+            transient: AtomicBool::new(true),
+        }
     }
 
-    /// Makes the `k`-th write from now fail (1 = the next one).
+    /// Makes the `k`-th write from now fail (1 = the next one) with a transient error.
     pub fn fail_write(&self, k: u64) {
+        self.transient.store(true, Ordering::SeqCst);
+        self.fail_at.store(self.writes.load(Ordering::SeqCst) + k, Ordering::SeqCst);
+    }
+
+    /// Makes the `k`-th write from now fail with a permanent error (a full disk, say).
+    pub fn fail_write_permanently(&self, k: u64) {
+        self.transient.store(false, Ordering::SeqCst);
         self.fail_at.store(self.writes.load(Ordering::SeqCst) + k, Ordering::SeqCst);
     }
 
@@ -38,7 +52,8 @@ impl FaultyStore {
         let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
         if n == self.fail_at.load(Ordering::SeqCst) {
             let source = format!("injected failure of write {n} ({what})").into();
-            return Err(StoreError::Backend { backend: "faulty", transient: true, source });
+            let transient = self.transient.load(Ordering::SeqCst);
+            return Err(StoreError::Backend { backend: "faulty", transient, source });
         }
         Ok(())
     }

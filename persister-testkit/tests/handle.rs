@@ -203,11 +203,15 @@ async fn recovery_finalizes_commands_whose_resources_are_all_final() {
 }
 
 #[tokio::test]
-async fn a_transient_failure_fails_recovery_and_a_retry_recovers() {
+async fn a_store_failure_fails_recovery_and_a_retry_recovers() {
     let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
     let id = all_final_but_no_completion(store.clone(), 7).await;
     let mut p = Persister::new(store.clone());
-    // The finalization that recovery writes fails: the caller sees it and retries.
+    // The finalization that recovery writes fails: the caller sees it and retries. A failure
+    // of the store itself is not blamed on the command, transient or not.
+    store.fail_write_permanently(1);
+    let err = p.recover().await.expect_err("the failed write is reported");
+    assert!(!err.is_transient(), "{err:?}");
     store.fail_write(1);
     let err = p.recover().await.expect_err("the failed write is reported");
     assert!(err.is_transient(), "{err:?}");

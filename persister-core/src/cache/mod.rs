@@ -167,12 +167,14 @@ impl Cache {
         self.clock += 1;
         entry.last_used = self.clock;
         self.entries.insert(id, entry);
-        self.publish_entries();
+        self.publish();
     }
 
-    /// Sets the `persister_cache_entries` gauge.
-    fn publish_entries(&self) {
+    /// Sets the `persister_cache_entries` and `persister_cache_bytes` gauges.
+    pub(crate) fn publish(&self) {
+        let bytes: usize = self.entries.values().map(Entry::bytes).sum();
         metrics::gauge!("persister_cache_entries").set(self.entries.len() as f64);
+        metrics::gauge!("persister_cache_bytes").set(bytes as f64);
     }
 
     /// Removes `id`, counting why.
@@ -186,7 +188,7 @@ impl Cache {
             Eviction::Idle => self.stats.evicted_idle += 1,
         }
         metrics::counter!("persister_cache_evictions_total", "reason" => why.name()).increment(1);
-        self.publish_entries();
+        self.publish();
         Some(entry)
     }
 

@@ -2,8 +2,8 @@
 //!
 //! `go_struct!` writes a struct whose JSON form follows Go's rules: keys in declaration order,
 //! `omitempty` per field, case-insensitive key matching on decode (exact match first), `null`
-//! leaving a scalar or struct as it was and making a slice, map or pointer nil, last
-//! duplicate key wins, and unknown members kept in
+//! leaving a scalar or struct as it was and making a slice, map or pointer nil, the last
+//! value of a repeated key replacing the earlier one (Go would merge two objects or maps), and unknown members kept in
 //! [`UnknownFields`](crate::UnknownFields) and written back after the known ones.
 //! `go_enum!` writes a string enum whose unknown spellings are a decode error naming the type.
 
@@ -13,9 +13,10 @@ use crate::model::{RawJson, Timestamp};
 
 /// How a model field is read from a JSON object and when `omitempty` drops it.
 pub(crate) trait GoField: Sized {
-    /// Reads the value of the current map entry into `self`, as Go decodes into a field:
-    /// JSON `null` leaves a non-pointer scalar or struct unchanged (which matters when a key
-    /// repeats) and makes a slice, map or pointer nil.
+    /// Reads the value of the current map entry into `self`. JSON `null` leaves a non-pointer
+    /// scalar or struct unchanged and makes a slice, map or pointer nil, as in Go (this
+    /// matters when a key repeats). Any other value replaces the field whole, where Go would
+    /// merge a repeated object or map into the earlier one.
     fn decode_into<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<(), A::Error>;
     /// Go's notion of an empty value for `omitempty`.
     fn is_empty(&self) -> bool;

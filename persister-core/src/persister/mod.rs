@@ -235,6 +235,7 @@ impl Persister {
     /// Drops every cache entry (the next message of each command reloads it).
     pub fn clear_cache(&mut self) {
         self.cache = Cache::new(self.config.cache_max_bytes);
+        self.cache.publish();
     }
 
     /// Loads a command from the store into a new (uncached) entry.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::Persister;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StoreError};
 use crate::messages::Ack;
 use crate::model::FormaCommand;
 
@@ -13,11 +13,13 @@ use crate::model::FormaCommand;
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct Recovery {
-    /// Unfinished commands, oldest first, now in the cache: resume these.
+    /// The commands that were not final, oldest first: those still unfinished, now in the
+    /// cache (resume these), and those recovery finalized because all their resource updates
+    /// were final (now final themselves, and no longer cached).
     pub commands: Vec<FormaCommand>,
     /// Commands that could not be recovered because of what is stored for them (corrupt
-    /// rows, for example), oldest first, each with its error. They are left in the store as
-    /// they are; every other command is recovered.
+    /// rows, a value too large to write back), oldest first, each with its error. They are
+    /// left in the store as they are; every other command is recovered.
     pub failed: Vec<RecoveryFailure>,
 }
 
@@ -27,8 +29,9 @@ pub struct Recovery {
 pub struct RecoveryFailure {
     /// The command id.
     pub id: String,
-    /// Why it could not be recovered; never transient (a transient error fails the whole
-    /// recovery, so that the caller retries it).
+    /// Why it could not be recovered: an error about this command's stored data. Errors of
+    /// the store itself (a transient one, or a permanent one such as a full disk or a lost
+    /// connection) fail the whole recovery instead.
     pub error: Error,
 }
 
@@ -54,11 +57,11 @@ impl Persister {
     ///
     /// A command whose resource updates are all final (a crash took its last completions) is
     /// finalized here, as `finalize_incomplete` does; a sync command without versions is then
-    /// deleted and not returned. A command that cannot be read back does not stop the others:
-    /// it is logged and reported in [`Recovery::failed`].
+    /// deleted and not returned. A command whose stored data cannot be read back (or written
+    /// back) does not stop the others: it is logged and reported in [`Recovery::failed`].
     ///
     /// # Errors
-    /// Transient store errors (the caller retries; commands recovered before the error stay
+    /// Errors of the store itself, transient or not (commands recovered before the error stay
     /// cached, and recovering again is harmless).
     pub async fn recover(&mut self) -> Result<Recovery> {
         let ids = self.store.list_unfinished().await?;
@@ -67,13 +70,13 @@ impl Persister {
             match self.recover_one(&id).await {
                 Ok(Some(command)) => recovery.commands.push(command),
                 Ok(None) => {}
-                Err(error) if error.is_transient() => return Err(error),
                 // Deleted since it was listed (by another instance): nothing to resume.
                 Err(error) if error.is_not_found() => {}
-                Err(error) => {
+                Err(error) if about_the_command(&error) => {
                     tracing::error!(command_id = %id, %error, "command cannot be recovered");
                     recovery.failed.push(RecoveryFailure { id, error });
                 }
+                Err(error) => return Err(error),
             }
         }
         tracing::info!(
@@ -98,4 +101,18 @@ impl Persister {
     pub fn evict_idle(&mut self, idle: Duration) {
         self.cache.evict_idle(idle);
     }
+}
+
+/// True for errors about one command's stored data, which other commands do not share.
+fn about_the_command(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Codec(_)
+            | Error::NotAllFinal { .. }
+            | Error::Store(
+                StoreError::Corrupt { .. }
+                    | StoreError::TooLarge { .. }
+                    | StoreError::DuplicateKey { .. }
+            )
+    )
 }

@@ -57,8 +57,9 @@ pub struct CommandRow {
     /// The command state, for queries.
     pub state: String,
     /// The client id, for queries: empty (not `None`) for a command without one, as the Go
-    /// agent stores it, so that `ListFilter::client_id("")` finds such commands. `None` only
-    /// in rows written by other tools.
+    /// agent stores it, so that `ListFilter::client_id("")` finds such commands. `None` when
+    /// the column is NULL (rows written by other tools or by earlier builds of this crate,
+    /// which `client_id("")` does not find).
     pub client_id: Option<String>,
     /// `StartTs` in microseconds since the Unix epoch, for queries and ordering.
     pub start_ts: i64,
