@@ -1,6 +1,6 @@
 //! Test and benchmark support for forma-persister: realistic workloads, the shared
 //! conformance and property suite every backend runs, a reference model, a fault-injecting
-//! store, and the PostgreSQL harness.
+//! store, the PostgreSQL harness and temporary SQLite files.
 //!
 //! A backend runs the whole suite with one line in a test file:
 //! ```ignore
@@ -18,6 +18,8 @@ pub mod model;
 pub mod pg;
 pub mod properties;
 pub mod strategies;
+pub mod temp_db;
 pub mod workload;
 
 pub use conformance::SuiteStore;
+pub use temp_db::TempDb;

@@ -3,9 +3,7 @@
 //! "What happens when ..." table; sizes, odd strings and the codec fuzz are in
 //! `bad_input_sizes.rs`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use persister_core::{
     Ack, CommandKind, CommandState, CommandStore, Error, FormaCommand, ListFilter, Message,
@@ -14,37 +12,7 @@ use persister_core::{
     StoreError, StoredCommand, TargetUpdate, TargetUpdateState, Timestamp,
 };
 use persister_sqlite::{SqliteConfig, SqliteStore};
-
-/// A database file in the temporary directory, removed (with its WAL files) when dropped.
-struct TempDb(PathBuf);
-
-impl TempDb {
-    fn new(tag: &str) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let name = format!("persister-bad-input-{tag}-{}-{n}.db", std::process::id());
-        Self(std::env::temp_dir().join(name))
-    }
-
-    async fn open(&self) -> Arc<SqliteStore> {
-        Arc::new(SqliteStore::open(SqliteConfig::file(&self.0)).await.expect("SQLite file opens"))
-    }
-
-    /// A second, raw connection to the same file, for writing what the store never would.
-    fn raw(&self) -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open(&self.0).expect("raw connection opens");
-        conn.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
-        conn
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
-    }
-}
+use persister_testkit::TempDb;
 
 /// What the clock of every persister here reads.
 fn now() -> Timestamp {
@@ -148,7 +116,7 @@ fn assert_not_found(result: Result<persister_core::Reply, Error>, id: &str, what
 
 #[tokio::test]
 async fn unknown_command_id_is_not_found_for_every_message_kind() {
-    let db = TempDb::new("unknown-id");
+    let db = TempDb::new("bad-input-unknown-id");
     let store = db.open().await;
     let mut p = persister(store.clone());
     p.store_new(command("known", 2)).await.expect("stored");
@@ -169,7 +137,7 @@ async fn unknown_command_id_is_not_found_for_every_message_kind() {
 
 #[tokio::test]
 async fn unknown_ksuid_or_operation_updates_only_what_d2_d3_d4_say() {
-    let db = TempDb::new("unknown-key");
+    let db = TempDb::new("bad-input-unknown-key");
     let store = db.open().await;
     let mut p = persister(store.clone());
     let cases =
@@ -214,7 +182,7 @@ async fn unknown_ksuid_or_operation_updates_only_what_d2_d3_d4_say() {
 
 #[tokio::test]
 async fn duplicate_command_id_is_already_exists_and_the_original_is_intact() {
-    let db = TempDb::new("duplicate-id");
+    let db = TempDb::new("bad-input-duplicate-id");
     let store = db.open().await;
     let mut p = persister(store.clone());
     p.store_new(command("dup", 2)).await.expect("stored");
@@ -240,7 +208,7 @@ async fn duplicate_command_id_is_already_exists_and_the_original_is_intact() {
 
 #[tokio::test]
 async fn corrupt_rows_are_typed_errors_naming_command_and_field() {
-    let db = TempDb::new("corrupt");
+    let db = TempDb::new("bad-input-corrupt");
     let store = db.open().await;
     let rows = "UPDATE resource_updates SET data = ?1 WHERE command_id = ?2 AND position = 1";
     let body = "UPDATE forma_commands SET body = ?1 WHERE command_id = ?2";
@@ -306,7 +274,7 @@ async fn corrupt_rows_are_typed_errors_naming_command_and_field() {
 
 #[tokio::test]
 async fn a_newer_schema_is_refused_with_schema_too_new() {
-    let db = TempDb::new("schema");
+    let db = TempDb::new("bad-input-schema");
     let store = db.open().await;
     persister(store.clone()).store_new(command("kept", 1)).await.expect("stored");
     drop(store);
@@ -315,7 +283,7 @@ async fn a_newer_schema_is_refused_with_schema_too_new() {
     assert!(current >= 1, "the store migrated the file");
     for newer in [current + 1, 1_000_000] {
         db.raw().pragma_update(None, "user_version", newer).expect("sets user_version");
-        let err = SqliteStore::open(SqliteConfig::file(&db.0)).await.expect_err("refused");
+        let err = SqliteStore::open(SqliteConfig::file(db.path())).await.expect_err("refused");
         assert!(
             matches!(err, StoreError::SchemaTooNew { found, supported } if found == newer && supported == current),
             "{err:?}"
@@ -333,7 +301,7 @@ async fn a_newer_schema_is_refused_with_schema_too_new() {
 
 #[tokio::test]
 async fn messages_after_a_resource_or_command_is_final_are_ignored() {
-    let db = TempDb::new("after-final");
+    let db = TempDb::new("bad-input-after-final");
     let store = db.open().await;
     let mut p = persister(store.clone());
     p.store_new(command("fin", 2)).await.expect("stored");
@@ -376,7 +344,7 @@ async fn messages_after_a_resource_or_command_is_final_are_ignored() {
 
 #[tokio::test]
 async fn a_sync_command_deleted_at_finalization_is_not_found_afterwards() {
-    let db = TempDb::new("sync-deleted");
+    let db = TempDb::new("bad-input-sync-deleted");
     let store = db.open().await;
     let mut p = persister(store.clone());
     let mut sync = command("sync", 2);

@@ -3,9 +3,6 @@
 //! the fuzzing that CI runs.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use persister_core::codec::{
@@ -17,34 +14,10 @@ use persister_core::{
     Persister, ProgressResult, RawJson, Resource, ResourceCompletion, ResourceProgress,
     ResourceUpdate, ResourceUpdateState, Timestamp,
 };
-use persister_sqlite::{SqliteConfig, SqliteStore};
+use persister_testkit::TempDb;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestError, TestRunner};
-
-/// A database file in the temporary directory, removed (with its WAL files) when dropped.
-struct TempDb(PathBuf);
-
-impl TempDb {
-    fn new(tag: &str) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let name = format!("persister-bad-sizes-{tag}-{}-{n}.db", std::process::id());
-        Self(std::env::temp_dir().join(name))
-    }
-
-    async fn open(&self) -> Arc<SqliteStore> {
-        Arc::new(SqliteStore::open(SqliteConfig::file(&self.0)).await.expect("SQLite file opens"))
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
-    }
-}
 
 fn ts(seconds: i64) -> Timestamp {
     let base = Timestamp::parse("2026-02-01T10:00:00.123456789Z").expect("valid timestamp");
@@ -122,7 +95,7 @@ fn odd_strings() -> Vec<(&'static str, String)> {
 
 #[tokio::test]
 async fn odd_ids_and_labels_round_trip_byte_exact() {
-    let db = TempDb::new("odd");
+    let db = TempDb::new("bad-sizes-odd");
     let store = db.open().await;
     for (what, s) in odd_strings() {
         let started = Instant::now();
@@ -164,7 +137,7 @@ async fn odd_ids_and_labels_round_trip_byte_exact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_50_mb_command_is_stored_updated_and_loaded() {
     const RESOURCES: usize = 2_000;
-    let db = TempDb::new("50mb");
+    let db = TempDb::new("bad-sizes-50mb");
     let store = db.open().await;
     let blob = "x".repeat(25_000);
     let properties = format!(r#"{{"Name":"big","Blob":"{blob}"}}"#);

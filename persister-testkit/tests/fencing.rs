@@ -3,7 +3,6 @@
 //! on top of the other writer's change. Run on one SQLite file opened by two `SqliteStore`s
 //! and on one PostgreSQL database opened by two `PgStore`s.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use persister_core::{
@@ -11,6 +10,7 @@ use persister_core::{
     ResourceCompletion, ResourceProgress, ResourceUpdateState, StoreError,
 };
 use persister_sqlite::{SqliteConfig, SqliteStore};
+use persister_testkit::TempDb;
 use persister_testkit::{pg, workload};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -144,23 +144,12 @@ async fn stale_deletion_is_fenced(a_store: Arc<DynCommandStore>, b_store: Arc<Dy
     assert!(a.load(id).await.expect_err("gone").is_not_found());
 }
 
-/// A database file in the temporary directory, removed (with its WAL files) when dropped.
-struct TempDb(PathBuf);
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_two_stores_on_one_file_fence_stale_writers() {
-    let db =
-        TempDb(std::env::temp_dir().join(format!("persister-fencing-{}.db", std::process::id())));
+    let db = TempDb::new("fencing");
     let open = || async {
-        let store = SqliteStore::open(SqliteConfig::file(&db.0)).await.expect("SQLite file opens");
+        let store =
+            SqliteStore::open(SqliteConfig::file(db.path())).await.expect("SQLite file opens");
         Arc::new(store) as Arc<DynCommandStore>
     };
     let (a, b) = (open().await, open().await);

@@ -12,6 +12,7 @@ use persister_core::{
     WriteOp,
 };
 use persister_sqlite::{SqliteConfig, SqliteStore};
+use persister_testkit::TempDb;
 use persister_testkit::faulty::FaultyStore;
 use persister_testkit::workload::{Message, Workload};
 
@@ -109,8 +110,8 @@ async fn a_slow_store_gives_a_typed_timeout() {
 
 #[test]
 fn killed_mid_stream_recovers_and_resumes() {
-    let path =
-        std::env::temp_dir().join(format!("persister-handle-kill-{}.db", std::process::id()));
+    let db = TempDb::new("handle-kill");
+    let path = db.path();
     let workload = Workload::w1(5);
     let id = workload.commands[0].id.clone();
     let half = workload.messages.len() / 2;
@@ -119,8 +120,7 @@ fn killed_mid_stream_recovers_and_resumes() {
     let (acked, first_store) = {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         rt.block_on(async {
-            let store =
-                Arc::new(SqliteStore::open(SqliteConfig::file(&path)).await.expect("opens"));
+            let store = Arc::new(SqliteStore::open(SqliteConfig::file(path)).await.expect("opens"));
             let (handle, _task) =
                 PersisterHandle::spawn(Persister::new(store.clone()), HandleConfig::default());
             handle.store_new(workload.commands[0].clone()).await.expect("stored");
@@ -147,7 +147,7 @@ fn killed_mid_stream_recovers_and_resumes() {
     // Second life: reopen, recover, resume from the first unacknowledged message.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let store = Arc::new(SqliteStore::open(SqliteConfig::file(&path)).await.expect("reopens"));
+        let store = Arc::new(SqliteStore::open(SqliteConfig::file(path)).await.expect("reopens"));
         let (handle, task) =
             PersisterHandle::spawn(Persister::new(store.clone()), HandleConfig::default());
         let recovered = handle.recover().await.expect("recovers").commands;
@@ -172,9 +172,6 @@ fn killed_mid_stream_recovers_and_resumes() {
         store.close().await.expect("closes");
         assert!(!std::path::Path::new(&format!("{}-wal", path.display())).exists());
     });
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }
 
 /// Stores W1's command in `store` and sends every progress report (the last one of each

@@ -3,7 +3,6 @@
 //! `tracing-subscriber` is a dependency of this crate); the library's log statements carry only
 //! ids, counts, paths and migration names.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use persister_core::codec::{decode_command, decode_resource_update, encode_command};
@@ -14,6 +13,7 @@ use persister_core::{
     WriteOp,
 };
 use persister_sqlite::{SqliteConfig, SqliteStore};
+use persister_testkit::TempDb;
 
 const SECRET: &str = "hunter2-plaintext";
 
@@ -257,24 +257,11 @@ fn codec_errors_never_echo_the_input() {
     assert!(e.to_string().contains("Exploded"), "{e}");
 }
 
-/// A database file in the temporary directory, removed (with its WAL files) when dropped.
-struct TempDb(PathBuf);
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_corrupt_row_holding_a_secret_is_reported_without_it() {
-    let db =
-        TempDb(std::env::temp_dir().join(format!("persister-secrets-{}.db", std::process::id())));
-    let store = Arc::new(SqliteStore::open(SqliteConfig::file(&db.0)).await.expect("opens"));
-    let raw = rusqlite::Connection::open(&db.0).expect("raw connection");
-    raw.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
+    let db = TempDb::new("secrets");
+    let store = db.open().await;
+    let raw = db.raw();
     let cut = "substr(data, 1, instr(data, ?1) + length(?1) - 1)";
     // (case, the corrupt value as SQL over `data`)
     let cases = [("garbage appended", "data || ',garbage'"), ("cut right after the secret", cut)];
