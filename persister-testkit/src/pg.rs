@@ -174,7 +174,7 @@ impl Drop for TestDatabase {
                 Err(e) => Err(HarnessError::Database {
                     action: "drop",
                     name,
-                    url: url::redact(&admin_url),
+                    url: persister_postgres::redact_url(&admin_url),
                     reason: format!("cannot start a runtime: {e}"),
                 }),
             }
@@ -190,7 +190,7 @@ impl Drop for TestDatabase {
 impl fmt::Debug for TestDatabase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TestDatabase")
-            .field("url", &url::redact(&self.url))
+            .field("url", &persister_postgres::redact_url(&self.url))
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
@@ -203,7 +203,7 @@ impl Server {
         let error = |reason: String| HarnessError::Database {
             action: "create",
             name: name.clone(),
-            url: url::redact(&self.admin_url),
+            url: persister_postgres::redact_url(&self.admin_url),
             reason,
         };
         let url = url::with_database(&self.admin_url, &name).map_err(error)?;
@@ -226,7 +226,7 @@ async fn drop_database(admin_url: &str, name: &str) -> Result<(), HarnessError> 
     admin_statement(admin_url, sql).await.map_err(|reason| HarnessError::Database {
         action: "drop",
         name: name.to_owned(),
-        url: url::redact(admin_url),
+        url: persister_postgres::redact_url(admin_url),
         reason,
     })
 }
@@ -269,7 +269,10 @@ async fn find_server() -> Result<Server, HarnessError> {
 
 /// The server at `url`, once it answered a query within [`REACH_TIMEOUT`].
 async fn named_server(url: &str) -> Result<Server, HarnessError> {
-    let unreachable = |reason: String| HarnessError::Unreachable { url: url::redact(url), reason };
+    let unreachable = |reason: String| HarnessError::Unreachable {
+        url: persister_postgres::redact_url(url),
+        reason,
+    };
     let check = async {
         let mut conn = PgConnection::connect(url).await?;
         conn.ping().await?;
