@@ -1,6 +1,6 @@
 //! JSON compatibility with the Go agent: Go-shaped documents in, the same documents out.
 
-use persister_core::codec::{decode_command, encode_command};
+use persister_core::codec::{self, decode_command, encode_command};
 use persister_core::{
     CodecError, CommandKind, CommandState, FormaCommand, Operation, OperationErrorCode,
     PluginOperation, RawJson, ResourceUpdateState, Timestamp,
@@ -12,6 +12,35 @@ const HEAD: &str = include_str!("fixtures/head_command.json");
 
 fn decode(json: &str) -> FormaCommand {
     decode_command(json.as_bytes()).expect("fixture decodes")
+}
+
+/// Stores `command` the way the persister does (body, head and each resource update alone),
+/// reads it back the way the persister does, and encodes the result whole.
+fn through_the_split(command: &FormaCommand) -> String {
+    let body = codec::encode_body(command).expect("body encodes");
+    let head = codec::encode_head(command).expect("head encodes");
+    let rows: Vec<String> = command
+        .resource_updates
+        .iter()
+        .map(|ru| codec::encode_resource_update(ru).expect("resource update encodes"))
+        .collect();
+    let mut back = codec::decode_body(body.as_bytes()).expect("body decodes");
+    assert!(back.resource_updates.is_empty(), "the body holds no resource updates");
+    codec::decode_head(head.as_bytes()).expect("head decodes").apply_to(&mut back);
+    back.resource_updates = rows
+        .iter()
+        .map(|row| codec::decode_resource_update(row.as_bytes()).expect("resource update decodes"))
+        .collect();
+    encode_command(&back).expect("encodes")
+}
+
+#[test]
+fn every_fixture_round_trips_through_the_stored_split() {
+    for (name, fixture) in [("new", NEW), ("old", OLD), ("head", HEAD)] {
+        let command = decode(fixture);
+        let whole = encode_command(&command).expect("encodes");
+        assert_eq!(through_the_split(&command), whole, "fixture {name}");
+    }
 }
 
 #[test]

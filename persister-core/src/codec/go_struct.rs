@@ -5,6 +5,9 @@
 //! leaving a scalar or struct as it was and making a slice, map or pointer nil, the last
 //! value of a repeated key replacing the earlier one (Go would merge two objects or maps), and unknown members kept in
 //! [`UnknownFields`](crate::UnknownFields) and written back after the known ones.
+//! A field may carry a part tag after its key (`state: CommandState => "State" {head},`): the
+//! generated [`Split`] impl writes and moves the fields of one [`Part`] alone, which is how a
+//! command's stored body and head are derived from its declaration.
 //! `go_enum!` writes a string enum whose unknown spellings are a decode error naming the type.
 
 use serde::de::{self, MapAccess};
@@ -23,6 +26,32 @@ pub(crate) trait GoField: Sized {
     /// Makes values that encode identically compare equal, for fields without `omitempty`
     /// (a raw `null` and a nil raw value both encode as `null`).
     fn canonicalize(&mut self) {}
+}
+
+/// Where a field of a model type is stored: the command's body, its head, or rows of their
+/// own (see [`codec::stored`](super::stored)). A field is tagged `{head}` or `{rows}` in its
+/// `go_struct!` declaration; untagged fields and unknown members belong to the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Written once with the command (id, description, config, ...) and unknown members.
+    Body,
+    /// Rewritten by every message (state, timestamps, target updates).
+    Head,
+    /// Stored as rows of their own, one per element (resource updates).
+    Rows,
+}
+
+/// The split of a `go_struct!` type into [`Part`]s, generated from its declaration.
+pub(crate) trait Split: Sized {
+    /// Every field's JSON key and part, in declaration order (for the tests of the split).
+    #[cfg(test)]
+    const FIELDS: &'static [(&'static str, Part)];
+    /// Writes the fields of `part` only, in declaration order and with their `omitempty`
+    /// rules, as a JSON object; unknown members go with [`Part::Body`].
+    fn serialize_part<S: serde::Serializer>(&self, part: Part, s: S) -> Result<S::Ok, S::Error>;
+    /// Moves the fields of `part` (with unknown members for [`Part::Body`]) into `into`,
+    /// leaving its other fields as they are.
+    fn move_part(self, part: Part, into: &mut Self);
 }
 
 /// A map key read without copying when the input allows it.
@@ -163,7 +192,7 @@ macro_rules! go_struct {
         pub struct $name:ident {
             $(
                 $(#[$fmeta:meta])*
-                $field:ident : $ty:ty => $key:literal $([$omit:ident])?,
+                $field:ident : $ty:ty => $key:literal $([$omit:ident])? $({$part:ident})?,
             )*
         }
     ) => {
@@ -209,6 +238,46 @@ macro_rules! go_struct {
             }
         }
 
+        impl $crate::codec::go_struct::Split for $name {
+            #[cfg(test)]
+            const FIELDS: &'static [(&'static str, $crate::codec::go_struct::Part)] = &[
+                $( ($key, $crate::codec::go_struct::go_struct!(@part $($part)?)), )*
+            ];
+
+            fn serialize_part<S: serde::Serializer>(
+                &self,
+                part: $crate::codec::go_struct::Part,
+                s: S,
+            ) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(None)?;
+                $(
+                    if $crate::codec::go_struct::go_struct!(@part $($part)?) == part
+                        && $crate::codec::go_struct::go_struct!(@keep self.$field $(, $omit)?)
+                    {
+                        m.serialize_entry($key, &self.$field)?;
+                    }
+                )*
+                if part == $crate::codec::go_struct::Part::Body {
+                    for (k, v) in self.extra.iter() {
+                        m.serialize_entry(k, v)?;
+                    }
+                }
+                m.end()
+            }
+
+            fn move_part(self, part: $crate::codec::go_struct::Part, into: &mut Self) {
+                $(
+                    if $crate::codec::go_struct::go_struct!(@part $($part)?) == part {
+                        into.$field = self.$field;
+                    }
+                )*
+                if part == $crate::codec::go_struct::Part::Body {
+                    into.extra = self.extra;
+                }
+            }
+        }
+
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 struct V;
@@ -251,6 +320,9 @@ macro_rules! go_struct {
             }
         }
     };
+    (@part) => { $crate::codec::go_struct::Part::Body };
+    (@part head) => { $crate::codec::go_struct::Part::Head };
+    (@part rows) => { $crate::codec::go_struct::Part::Rows };
     (@canon $v:expr) => { $crate::codec::go_struct::GoField::canonicalize(&mut $v) };
     (@canon $v:expr, omitempty) => { () };
     (@keep $v:expr) => { true };

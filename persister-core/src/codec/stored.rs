@@ -1,92 +1,57 @@
 //! The stored form of a command: body, head and resource updates.
+//!
+//! The split is derived from [`FormaCommand`]'s own declaration: its fields tagged `{head}`
+//! form the head, the field tagged `{rows}` (the resource updates) is stored one row per
+//! element, and every other field, with the unknown members, forms the body. A field added to
+//! the command therefore lands in the body unless it is tagged otherwise; it is never left out.
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, Serializer};
 
 use super::{decode, encode};
-use crate::codec::go_struct::go_struct;
+use crate::codec::go_struct::{Part, Split};
 use crate::error::CodecError;
-use crate::model::{CommandState, FormaCommand, TargetUpdate, Timestamp};
+use crate::model::FormaCommand;
 
-go_struct! {
-    /// The mutable header fields of a command, stored apart from its body.
-    pub struct CommandHead {
-        /// The command's state.
-        state: CommandState => "State",
-        /// When it started.
-        start_ts: Timestamp => "StartTs",
-        /// When it last changed.
-        modified_ts: Timestamp => "ModifiedTs",
-        /// Its target updates.
-        target_updates: Vec<TargetUpdate> => "TargetUpdates" [omitempty],
-    }
-}
+/// The head fields of a stored command, as read by [`decode_head`].
+///
+/// It holds exactly the fields of [`FormaCommand`] tagged `{head}` (state, timestamps and
+/// target updates); [`apply_to`](Self::apply_to) moves them into a command decoded from its
+/// body.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CommandHead(FormaCommand);
 
 impl CommandHead {
-    /// Moves the head's fields into `command`.
+    /// Moves the head's fields into `command`, leaving its other fields as they are.
     pub fn apply_to(self, command: &mut FormaCommand) {
-        command.state = self.state;
-        command.start_ts = self.start_ts;
-        command.modified_ts = self.modified_ts;
-        command.target_updates = self.target_updates;
+        self.0.move_part(Part::Head, command);
     }
 }
 
-struct BodyView<'a>(&'a FormaCommand);
+/// One part of a command, serialized with the fields of that part only.
+struct PartView<'a>(&'a FormaCommand, Part);
 
-impl Serialize for BodyView<'_> {
+impl Serialize for PartView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let c = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("ID", &c.id)?;
-        if let Some(forma) = &c.forma {
-            m.serialize_entry("Forma", forma)?;
-        }
-        if let Some(description) = &c.description {
-            m.serialize_entry("Description", description)?;
-        }
-        m.serialize_entry("Config", &c.config)?;
-        m.serialize_entry("Command", &c.command)?;
-        if !c.client_id.is_empty() {
-            m.serialize_entry("ClientId", &c.client_id)?;
-        }
-        for (k, v) in c.extra.iter() {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+        self.0.serialize_part(self.1, s)
     }
 }
 
-struct HeadView<'a>(&'a FormaCommand);
-
-impl Serialize for HeadView<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let c = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("State", &c.state)?;
-        m.serialize_entry("StartTs", &c.start_ts)?;
-        m.serialize_entry("ModifiedTs", &c.modified_ts)?;
-        if !c.target_updates.is_empty() {
-            m.serialize_entry("TargetUpdates", &c.target_updates)?;
-        }
-        m.end()
-    }
-}
-
-/// Encodes the parts of `command` that never change after it is stored: id, `Forma` or
-/// `Description`, config, command kind, client id and unknown members.
+/// Encodes the parts of `command` that never change after it is stored: every field not
+/// tagged `{head}` or `{rows}` (id, `Forma` or `Description`, config, command kind, client id)
+/// and the unknown members, in declaration order with their `omitempty` rules.
 ///
 /// # Errors
 /// [`CodecError::Encode`] when a value cannot be written.
 pub fn encode_body(command: &FormaCommand) -> Result<String, CodecError> {
-    encode(&BodyView(command), "command body")
+    encode(&PartView(command, Part::Body), "command body")
 }
 
-/// Encodes the mutable header fields of `command`: state, timestamps and target updates.
+/// Encodes the fields of `command` tagged `{head}`: state, timestamps and target updates.
 ///
 /// # Errors
 /// [`CodecError::Encode`] when a value cannot be written.
 pub fn encode_head(command: &FormaCommand) -> Result<String, CodecError> {
-    encode(&HeadView(command), "command head")
+    encode(&PartView(command, Part::Head), "command head")
 }
 
 /// Decodes a body written by [`encode_body`] into a command without resource updates.
@@ -97,10 +62,99 @@ pub fn decode_body(json: &[u8]) -> Result<FormaCommand, CodecError> {
     decode(json, "command body")
 }
 
-/// Decodes a head written by [`encode_head`].
+/// Decodes a head written by [`encode_head`]; members that are not head fields are ignored.
 ///
 /// # Errors
 /// [`CodecError::Decode`] naming the offending field.
 pub fn decode_head(json: &[u8]) -> Result<CommandHead, CodecError> {
-    decode(json, "command head")
+    decode(json, "command head").map(CommandHead)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::encode_command;
+    use crate::model::{
+        CommandConfig, CommandKind, CommandState, Description, Forma, RawJson, ResourceUpdate,
+        TargetUpdate, Timestamp, UnknownFields,
+    };
+
+    /// A command with every field set to a value that `omitempty` keeps. The literal names
+    /// every field (no `..`), so a field added to [`FormaCommand`] stops this from compiling
+    /// until it is given a value here too.
+    fn full() -> FormaCommand {
+        let mut extra = UnknownFields::default();
+        extra.insert("StackUpdates", RawJson::new("[1]").expect("valid JSON"));
+        let ts = |s: &str| Timestamp::parse(s).expect("valid timestamp");
+        FormaCommand {
+            id: "2qH".into(),
+            forma: Some(Forma::default()),
+            description: Some(Description { text: "d".into(), ..Description::default() }),
+            state: CommandState::InProgress,
+            start_ts: ts("2025-12-19T23:51:57Z"),
+            modified_ts: ts("2025-12-19T23:52:57.5Z"),
+            resource_updates: vec![ResourceUpdate::default()],
+            target_updates: vec![TargetUpdate::default()],
+            config: CommandConfig::default(),
+            command: CommandKind::Apply,
+            client_id: "c".into(),
+            extra,
+        }
+    }
+
+    /// The member names of a JSON object, in order.
+    fn keys(json: &str) -> Vec<String> {
+        let object: sonic_rs::Object = sonic_rs::from_str(json).expect("a JSON object");
+        object.iter().map(|(k, _)| k.to_owned()).collect()
+    }
+
+    fn declared(part: Part) -> Vec<String> {
+        FormaCommand::FIELDS.iter().filter(|(_, p)| *p == part).map(|(k, _)| (*k).into()).collect()
+    }
+
+    #[test]
+    fn every_key_of_a_command_is_stored_in_exactly_one_part() {
+        let command = full();
+        let whole = keys(&encode_command(&command).expect("encodes"));
+        let mut every: Vec<String> =
+            FormaCommand::FIELDS.iter().map(|(k, _)| (*k).into()).collect();
+        every.push("StackUpdates".into());
+        assert_eq!(whole, every, "the fully populated command writes every declared field");
+
+        // Only the resource updates are stored as rows: nothing else is written from rows.
+        let rows = declared(Part::Rows);
+        assert_eq!(rows, ["ResourceUpdates"]);
+        let body = keys(&encode_body(&command).expect("encodes"));
+        let head = keys(&encode_head(&command).expect("encodes"));
+        assert_eq!(head, declared(Part::Head));
+        assert_eq!(head, ["State", "StartTs", "ModifiedTs", "TargetUpdates"]);
+        assert_eq!(
+            body,
+            ["ID", "Forma", "Description", "Config", "Command", "ClientId", "StackUpdates"]
+        );
+
+        let mut split: Vec<String> = body.into_iter().chain(head).chain(rows).collect();
+        split.sort();
+        let mut whole = whole;
+        whole.sort();
+        assert_eq!(split, whole, "each key in exactly one of body, head and rows");
+    }
+
+    #[test]
+    fn a_decoded_head_moves_only_the_head_fields() {
+        let command = full();
+        let mut target = FormaCommand { id: "other".into(), ..FormaCommand::default() };
+        decode_head(encode_head(&command).expect("encodes").as_bytes())
+            .expect("decodes")
+            .apply_to(&mut target);
+        let expected = FormaCommand {
+            id: "other".into(),
+            state: command.state,
+            start_ts: command.start_ts,
+            modified_ts: command.modified_ts,
+            target_updates: command.target_updates.clone(),
+            ..FormaCommand::default()
+        };
+        assert_eq!(target, expected);
+    }
 }

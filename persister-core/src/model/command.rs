@@ -11,6 +11,10 @@ go_struct! {
     ///
     /// Both shapes of the Go agent are read and written: older commands carry the submitted
     /// document in `forma`, newer ones a `description`.
+    ///
+    /// The part tags say how a command is stored ([`codec`](crate::codec)): `{head}` fields
+    /// in the head, rewritten by every message; `{rows}` as one row per resource update;
+    /// every other field, and unknown members, in the body, written once.
     pub struct FormaCommand {
         /// The command id (a KSUID).
         id: String => "ID",
@@ -19,15 +23,15 @@ go_struct! {
         /// The description (newer agents).
         description: Option<Description> => "Description" [omitempty],
         /// The command's state.
-        state: CommandState => "State",
+        state: CommandState => "State" {head},
         /// When it started.
-        start_ts: Timestamp => "StartTs",
+        start_ts: Timestamp => "StartTs" {head},
         /// When it last changed (not monotonic: a late message can move it back).
-        modified_ts: Timestamp => "ModifiedTs",
+        modified_ts: Timestamp => "ModifiedTs" {head},
         /// One entry per resource, in the order given.
-        resource_updates: Vec<ResourceUpdate> => "ResourceUpdates" [omitempty],
+        resource_updates: Vec<ResourceUpdate> => "ResourceUpdates" [omitempty] {rows},
         /// One entry per target.
-        target_updates: Vec<TargetUpdate> => "TargetUpdates" [omitempty],
+        target_updates: Vec<TargetUpdate> => "TargetUpdates" [omitempty] {head},
         /// How the command is applied.
         config: CommandConfig => "Config",
         /// The kind of command.
