@@ -120,9 +120,14 @@ impl Entry {
 }
 
 /// Active commands by id, bounded in bytes.
+///
+/// Entries are never changed in place: a message takes its command's entry out
+/// ([`take`](Cache::take)), changes it, and puts it back only once the change is durable.
 #[derive(Debug)]
 pub(crate) struct Cache {
     entries: HashMap<String, Entry>,
+    /// The sum of the cached entries' [`Entry::bytes`], kept up to date on every change.
+    bytes: usize,
     max_bytes: usize,
     clock: u64,
     stats: CacheStats,
@@ -131,7 +136,13 @@ pub(crate) struct Cache {
 impl Cache {
     /// An empty cache holding at most `max_bytes` of command JSON (at least one command).
     pub(crate) fn new(max_bytes: usize) -> Self {
-        Self { entries: HashMap::new(), max_bytes, clock: 0, stats: CacheStats::default() }
+        Self {
+            entries: HashMap::new(),
+            bytes: 0,
+            max_bytes,
+            clock: 0,
+            stats: CacheStats::default(),
+        }
     }
 
     /// True when `id` is cached (does not count as a use).
@@ -139,13 +150,22 @@ impl Cache {
         self.entries.contains_key(id)
     }
 
-    /// The entry of `id`, marking it used.
-    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut Entry> {
+    /// The entry of `id`, marking it used (for reading: entries are not changed in place).
+    pub(crate) fn get(&mut self, id: &str) -> Option<&Entry> {
         self.clock += 1;
         let clock = self.clock;
         let entry = self.entries.get_mut(id)?;
         entry.last_used = clock;
         entry.last_touch = Instant::now();
+        Some(entry)
+    }
+
+    /// Takes the entry of `id` out of the cache, for a message to change it; it is not an
+    /// eviction. Whoever takes an entry puts it back with [`insert`](Self::insert) once the
+    /// change is durable, or drops it (the next message reloads the stored state).
+    pub(crate) fn take(&mut self, id: &str) -> Option<Entry> {
+        let entry = self.entries.remove(id)?;
+        self.bytes -= entry.bytes();
         Some(entry)
     }
 
@@ -166,20 +186,30 @@ impl Cache {
     pub(crate) fn insert(&mut self, id: String, mut entry: Entry) {
         self.clock += 1;
         entry.last_used = self.clock;
-        self.entries.insert(id, entry);
+        entry.last_touch = Instant::now();
+        self.bytes += entry.bytes();
+        if let Some(old) = self.entries.insert(id, entry) {
+            self.bytes -= old.bytes();
+        }
         self.publish();
     }
 
     /// Sets the `persister_cache_entries` and `persister_cache_bytes` gauges.
     pub(crate) fn publish(&self) {
-        let bytes: usize = self.entries.values().map(Entry::bytes).sum();
         metrics::gauge!("persister_cache_entries").set(self.entries.len() as f64);
-        metrics::gauge!("persister_cache_bytes").set(bytes as f64);
+        metrics::gauge!("persister_cache_bytes").set(self.bytes as f64);
     }
 
     /// Removes `id`, counting why.
     pub(crate) fn evict(&mut self, id: &str, why: Eviction) -> Option<Entry> {
-        let entry = self.entries.remove(id)?;
+        let entry = self.take(id)?;
+        self.count_eviction(why);
+        self.publish();
+        Some(entry)
+    }
+
+    /// Counts an entry that left the cache for `why` (one taken out and then dropped, say).
+    pub(crate) fn count_eviction(&mut self, why: Eviction) {
         match why {
             Eviction::Final => self.stats.evicted_final += 1,
             Eviction::Capacity => self.stats.evicted_capacity += 1,
@@ -188,8 +218,6 @@ impl Cache {
             Eviction::Idle => self.stats.evicted_idle += 1,
         }
         metrics::counter!("persister_cache_evictions_total", "reason" => why.name()).increment(1);
-        self.publish();
-        Some(entry)
     }
 
     /// Evicts entries unused for longer than `idle`.
@@ -208,25 +236,21 @@ impl Cache {
 
     /// Evicts least recently used entries until the cache fits its byte cap.
     pub(crate) fn enforce_cap(&mut self) {
-        let mut total: usize = self.entries.values().map(Entry::bytes).sum();
-        while total > self.max_bytes {
+        while self.bytes > self.max_bytes {
             let Some(victim) =
                 self.entries.iter().min_by_key(|(_, e)| e.last_used).map(|(id, _)| id.clone())
             else {
                 break;
             };
-            if let Some(entry) = self.evict(&victim, Eviction::Capacity) {
-                total -= entry.bytes();
-            }
+            self.evict(&victim, Eviction::Capacity);
         }
-        metrics::gauge!("persister_cache_bytes").set(total as f64);
     }
 
     /// Current counters.
     pub(crate) fn stats(&self) -> CacheStats {
         let mut stats = self.stats;
         stats.entries = self.entries.len() as u64;
-        stats.bytes = self.entries.values().map(|e| e.bytes() as u64).sum();
+        stats.bytes = self.bytes as u64;
         stats
     }
 }

@@ -1,11 +1,18 @@
 //! [`Persister`]: one method per message, each one atomic store transaction.
+//!
+//! The write path: a message is planned on a [`stage::Stage`] (its command's entry taken out
+//! of the cache and changed there) into a [`write_set::WriteSet`]; the write sets of the
+//! messages handled together are committed in one transaction; only then does the stage go
+//! back to the cache and the replies go out.
 
-mod batch;
-mod commit;
+mod plan;
+mod process;
 mod recovery;
 mod resources;
+mod stage;
 mod stored;
 mod targets;
+mod write_set;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,11 +20,12 @@ use std::time::Instant;
 pub use recovery::{Recovery, RecoveryFailure};
 pub use stored::CodecStats;
 
-use crate::cache::{Cache, CacheStats, Entry, Eviction, ResourceIndex};
+use crate::cache::{Cache, CacheStats};
 use crate::error::{Result, StoreError};
 use crate::finalize::OpaqueFields;
+use crate::messages::{Message, Reply};
 use crate::model::{FormaCommand, Timestamp};
-use crate::store::{DynCommandStore, ListFilter, StoreResult, WriteOp};
+use crate::store::{DynCommandStore, ListFilter, StoreResult};
 
 /// The source of "now" (UTC) for cancellations and finalize-incomplete.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -94,10 +102,11 @@ pub struct PersisterStats {
 
 /// Persists Forma commands and their progress.
 ///
-/// Each message method commits its whole effect in one store transaction and then updates
-/// the cache; on error the store is unchanged and the command's cache entry is evicted, so
-/// the next message reloads the stored state. Methods take `&mut self`: a persister serves
-/// one caller at a time (wrap it in a task to share it).
+/// Each message method computes its whole effect, commits it in one store transaction and
+/// only then updates the cache. The cache never holds a state the store does not, even when
+/// a method's future is dropped before it finishes: a message works on its command's entry
+/// outside the cache, which gets the entry back only after the commit. Methods take
+/// `&mut self`: a persister serves one caller at a time (wrap it in a task to share it).
 #[derive(Debug)]
 pub struct Persister {
     store: Arc<DynCommandStore>,
@@ -105,7 +114,6 @@ pub struct Persister {
     config: PersisterConfig,
     codec: CodecStats,
     transactions: u64,
-    batch: Option<batch::Batch>,
     batches: u64,
     batch_fallbacks: u64,
 }
@@ -124,7 +132,6 @@ impl Persister {
             config,
             codec: CodecStats::default(),
             transactions: 0,
-            batch: None,
             batches: 0,
             batch_fallbacks: 0,
         }
@@ -152,33 +159,7 @@ impl Persister {
     /// [`StoreError::DuplicateKey`] when two resource updates share a (KSUID, operation) key
     /// (D1); [`StoreError::AlreadyExists`] when the id is taken; codec and backend errors.
     pub async fn store_new(&mut self, command: FormaCommand) -> Result<()> {
-        let index = ResourceIndex::build(&command.resource_updates).map_err(|d| {
-            StoreError::DuplicateKey {
-                id: command.id.clone(),
-                ksuid: d.ksuid,
-                operation: d.operation.as_str().to_owned(),
-            }
-        })?;
-        let stored = self.codec.stored(&command)?;
-        let header_bytes = (stored.header.body.len(), stored.header.head.len());
-        let ru_bytes = stored.resource_updates.iter().map(|r| r.data.len()).collect();
-        let completions = stored.resource_updates.iter().map(|r| r.completion).collect();
-        let id = command.id.clone();
-        match &mut self.batch {
-            Some(batch) => {
-                batch.ops.push(WriteOp::Insert(stored));
-                batch.touched.insert(id.clone());
-                batch.deleted.remove(&id);
-            }
-            None => {
-                transaction("insert", self.store.insert(stored)).await?;
-                self.transactions += 1;
-            }
-        }
-        let entry = Entry::new(command, index, completions, 0, header_bytes, ru_bytes);
-        self.cache.insert(id, entry);
-        self.enforce_cap();
-        Ok(())
+        self.handle(Message::StoreNew(Box::new(command))).await.map(|_| ())
     }
 
     /// Returns an owned snapshot of a command (`LoadFormaCommand`).
@@ -188,20 +169,10 @@ impl Persister {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown id; [`StoreError::Corrupt`] for unreadable rows.
     pub async fn load(&mut self, id: &str) -> Result<FormaCommand> {
-        self.guard(id)?;
-        if let Some(entry) = self.cache.get_mut(id) {
-            let snapshot = entry.command.clone();
-            self.cache.record_hit();
-            return Ok(snapshot);
+        match self.handle(Message::Load(id.to_owned())).await? {
+            Reply::Command(command) => Ok(*command),
+            Reply::Ack(_) => Err(StoreError::NotFound { id: id.to_owned() }.into()),
         }
-        let entry = self.fetch(id).await?;
-        if entry.command.is_final() && entry.pending() == 0 {
-            return Ok(entry.command);
-        }
-        let snapshot = entry.command.clone();
-        self.cache.insert(id.to_owned(), entry);
-        self.enforce_cap();
-        Ok(snapshot)
     }
 
     /// Lists commands matching `filter`, most recent first, as owned snapshots.
@@ -212,7 +183,7 @@ impl Persister {
         let rows = self.store.list(filter).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            if let Some(entry) = self.cache.get_mut(&row.id) {
+            if let Some(entry) = self.cache.get(&row.id) {
                 out.push(entry.command.clone());
                 continue;
             }
@@ -237,31 +208,6 @@ impl Persister {
         self.cache = Cache::new(self.config.cache_max_bytes);
         self.cache.publish();
     }
-
-    /// Loads a command from the store into a new (uncached) entry.
-    async fn fetch(&mut self, id: &str) -> Result<Entry> {
-        fetch(&mut self.cache, &*self.store, &mut self.codec, id).await
-    }
-
-    /// The cache entry of `id`, loading it on a miss.
-    async fn entry(&mut self, id: &str) -> Result<&mut Entry> {
-        self.guard(id)?;
-        entry(&mut self.cache, &*self.store, &mut self.codec, id).await
-    }
-
-    /// Refuses a command deleted by the open batch, and notes that the batch used `id`.
-    fn guard(&mut self, id: &str) -> Result<()> {
-        if self.deleted_in_batch(id) {
-            return Err(StoreError::NotFound { id: id.to_owned() }.into());
-        }
-        self.touch(id);
-        Ok(())
-    }
-
-    /// Evicts `id` after a failed write.
-    fn evict_on_error(&mut self, id: &str) {
-        self.cache.evict(id, Eviction::Error);
-    }
 }
 
 /// Awaits one store write (one transaction), recording how long it took in the
@@ -275,33 +221,4 @@ async fn transaction<T>(
     metrics::histogram!("persister_transaction_seconds", "op" => op)
         .record(started.elapsed().as_secs_f64());
     result
-}
-
-/// Loads a command from the store into a new (uncached) entry.
-async fn fetch(
-    cache: &mut Cache,
-    store: &DynCommandStore,
-    codec: &mut CodecStats,
-    id: &str,
-) -> Result<Entry> {
-    let stored = store.load(id).await?.ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
-    cache.record_miss();
-    Ok(codec.entry(stored)?)
-}
-
-/// The cache entry of `id`, loading it on a miss. A free function so that callers can keep
-/// borrowing the persister's other fields.
-async fn entry<'c>(
-    cache: &'c mut Cache,
-    store: &DynCommandStore,
-    codec: &mut CodecStats,
-    id: &str,
-) -> Result<&'c mut Entry> {
-    if cache.contains(id) {
-        cache.record_hit();
-    } else {
-        let loaded = fetch(cache, store, codec, id).await?;
-        cache.insert(id.to_owned(), loaded);
-    }
-    cache.get_mut(id).ok_or_else(|| StoreError::NotFound { id: id.to_owned() }.into())
 }

@@ -89,9 +89,11 @@ impl Persister {
 
     /// Recovers one command: its snapshot, or `None` if finalizing it deleted it.
     async fn recover_one(&mut self, id: &str) -> Result<Option<FormaCommand>> {
-        let entry = self.entry(id).await?;
-        let all_final = entry.command.resource_updates.iter().all(|r| r.state.is_final());
-        if all_final && self.finalize_incomplete(id).await? == Ack::Deleted {
+        let command = self.load(id).await?;
+        if !command.resource_updates.iter().all(|r| r.state.is_final()) {
+            return Ok(Some(command));
+        }
+        if self.finalize_incomplete(id).await? == Ack::Deleted {
             return Ok(None);
         }
         self.load(id).await.map(Some)

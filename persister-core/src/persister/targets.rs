@@ -1,8 +1,10 @@
 //! `UpdateTargetStates` (D5).
 
-use super::Persister;
+use super::write_set::{Planned, settle};
+use super::{CodecStats, Persister, PersisterConfig};
+use crate::cache::Entry;
 use crate::error::Result;
-use crate::messages::Ack;
+use crate::messages::{Ack, Message};
 use crate::model::TargetUpdate;
 use crate::overall::overall_state;
 
@@ -21,19 +23,29 @@ impl Persister {
         id: &str,
         updates: Vec<TargetUpdate>,
     ) -> Result<Ack> {
-        let entry = self.entry(id).await?;
-        let targets = &mut entry.command.target_updates;
-        for update in updates {
-            let existing = targets
-                .iter_mut()
-                .find(|t| t.target.label == update.target.label && t.operation == update.operation);
-            match existing {
-                Some(t) if t.state.is_final() => {}
-                Some(t) => *t = update,
-                None => targets.push(update),
-            }
-        }
-        entry.command.state = overall_state(&entry.command);
-        self.settle(id, Vec::new(), false).await
+        self.ack(Message::TargetStates { id: id.to_owned(), updates }).await
     }
+}
+
+/// The effect of target updates on their command's staged entry (D5).
+pub(super) fn target_states(
+    codec: &mut CodecStats,
+    config: &PersisterConfig,
+    id: &str,
+    entry: &mut Entry,
+    updates: &[TargetUpdate],
+) -> Planned {
+    let targets = &mut entry.command.target_updates;
+    for update in updates {
+        let existing = targets
+            .iter_mut()
+            .find(|t| t.target.label == update.target.label && t.operation == update.operation);
+        match existing {
+            Some(t) if t.state.is_final() => {}
+            Some(t) => t.clone_from(update),
+            None => targets.push(update.clone()),
+        }
+    }
+    entry.command.state = overall_state(&entry.command);
+    settle(codec, config, id, entry, Vec::new(), false)
 }
