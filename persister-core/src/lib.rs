@@ -64,7 +64,7 @@ pub use persister::{
 pub use store::{
     Checkpoint, CommandRow, CommandStore, CommandStoreExt, Completion, DynCommandStore,
     FINAL_COMMAND_STATES, HeaderUpdate, ListFilter, MemoryStore, ResourceUpdateRow, StoreResult,
-    StoredCommand, WriteOp,
+    StoredCommand, WriteOp, check_unique_keys,
 };
 
 /// Opaque value hashing, exposed for reference models, tests and tools (the SHA-256 digests

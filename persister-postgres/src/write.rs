@@ -9,7 +9,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use persister_core::{Checkpoint, ResourceUpdateRow, StoreError, StoredCommand, WriteOp};
+use persister_core::{
+    Checkpoint, ResourceUpdateRow, StoreError, StoredCommand, WriteOp, check_unique_keys,
+};
 use sqlx::postgres::{PgBindIterExt, PgConnection, PgPool};
 
 use crate::error::{Error, check_size, corrupt};
@@ -115,15 +117,7 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Er
     if exists {
         return Err(StoreError::AlreadyExists { id: h.id.clone() }.into());
     }
-    let mut seen = HashSet::with_capacity(rows.len());
-    if let Some(ru) = rows.iter().find(|ru| !seen.insert((&ru.ksuid, &ru.operation))) {
-        return Err(StoreError::DuplicateKey {
-            id: h.id.clone(),
-            ksuid: ru.ksuid.clone(),
-            operation: ru.operation.clone(),
-        }
-        .into());
-    }
+    check_unique_keys(&h.id, rows)?;
     let client_id = h.client_id.as_ref().map_or(0, String::len);
     let header_size =
         [&h.id, &h.command, &h.state, &h.body, &h.head].map(|s| s.len()).iter().sum::<usize>()

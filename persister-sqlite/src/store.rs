@@ -8,12 +8,10 @@
 //! Every value is bound as a parameter. Identifiers (table and column names) are string
 //! literals in this file and never come from input.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use persister_core::{
     Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, StoreError,
-    StoreResult, StoredCommand, WriteOp,
+    StoreResult, StoredCommand, WriteOp, check_unique_keys,
 };
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -126,17 +124,7 @@ fn insert_rows(tx: &Connection, command: &StoredCommand) -> Result<(), Error> {
     if tx.prepare_cached("SELECT 1 FROM forma_commands WHERE command_id = ?1")?.exists([&h.id])? {
         return Err(StoreError::AlreadyExists { id: h.id.clone() }.into());
     }
-    let mut seen = HashSet::new();
-    for ru in &command.resource_updates {
-        if !seen.insert((ru.ksuid.as_str(), ru.operation.as_str())) {
-            return Err(StoreError::DuplicateKey {
-                id: h.id.clone(),
-                ksuid: ru.ksuid.clone(),
-                operation: ru.operation.clone(),
-            }
-            .into());
-        }
-    }
+    check_unique_keys(&h.id, &command.resource_updates)?;
     tx.prepare_cached(
         "INSERT INTO forma_commands (command_id, command, state, client_id, start_ts, \
          modified_ts, revision, body, head) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",

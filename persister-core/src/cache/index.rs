@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::model::{Operation, ResourceUpdate};
+use crate::store::first_repeated_key;
 
 /// Maps (KSUID, operation) to the position of the resource update with that key.
 ///
@@ -21,19 +22,19 @@ pub(crate) struct DuplicateKey {
 }
 
 impl ResourceIndex {
-    /// Builds the index, rejecting a repeated (KSUID, operation) key (decision D1).
+    /// Builds the index, rejecting a repeated (KSUID, operation) key (decision D1) by the
+    /// rule every store applies on insert ([`check_unique_keys`](crate::check_unique_keys)).
     pub(crate) fn build(resource_updates: &[ResourceUpdate]) -> Result<Self, DuplicateKey> {
+        let keys =
+            resource_updates.iter().map(|ru| (ru.resource.ksuid.as_str(), ru.operation.as_str()));
+        if let Some(i) = first_repeated_key(keys) {
+            let ru = &resource_updates[i];
+            return Err(DuplicateKey { ksuid: ru.resource.ksuid.clone(), operation: ru.operation });
+        }
         let mut by_ksuid: HashMap<String, Vec<(Operation, usize)>> =
             HashMap::with_capacity(resource_updates.len());
         for (position, ru) in resource_updates.iter().enumerate() {
-            let slot = by_ksuid.entry(ru.resource.ksuid.clone()).or_default();
-            if slot.iter().any(|(op, _)| *op == ru.operation) {
-                return Err(DuplicateKey {
-                    ksuid: ru.resource.ksuid.clone(),
-                    operation: ru.operation,
-                });
-            }
-            slot.push((ru.operation, position));
+            by_ksuid.entry(ru.resource.ksuid.clone()).or_default().push((ru.operation, position));
         }
         Ok(Self { by_ksuid })
     }

@@ -35,9 +35,14 @@ go_enum! {
 }
 
 impl CommandState {
-    /// Success, Failed and Canceled are final.
+    /// The final states: a command in one of them takes no more progress. Stores list the
+    /// others as unfinished ([`FINAL_COMMAND_STATES`](crate::FINAL_COMMAND_STATES) holds
+    /// their names).
+    pub const FINAL: [CommandState; 3] = [Self::Success, Self::Failed, Self::Canceled];
+
+    /// True for the states in [`FINAL`](Self::FINAL): Success, Failed and Canceled.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Success | Self::Failed | Self::Canceled)
+        Self::FINAL.contains(&self)
     }
 }
 

@@ -1,13 +1,13 @@
 //! [`MemoryStore`]: the reference implementation of [`CommandStore`], in memory.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use super::{
     Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, StoreResult,
-    StoredCommand, WriteOp,
+    StoredCommand, WriteOp, check_unique_keys,
 };
 use crate::error::StoreError;
 
@@ -52,16 +52,7 @@ fn insert(map: &mut Map, command: StoredCommand) -> StoreResult<()> {
     if map.contains_key(&id) {
         return Err(StoreError::AlreadyExists { id });
     }
-    let mut seen = HashSet::new();
-    for ru in &command.resource_updates {
-        if !seen.insert((ru.ksuid.as_str(), ru.operation.as_str())) {
-            return Err(StoreError::DuplicateKey {
-                id,
-                ksuid: ru.ksuid.clone(),
-                operation: ru.operation.clone(),
-            });
-        }
-    }
+    check_unique_keys(&id, &command.resource_updates)?;
     let mut command = command;
     command.header.revision = 0;
     command.resource_updates.sort_by_key(|r| r.position);

@@ -2,6 +2,7 @@
 //!
 //! Backends store rows and bytes that the core hands them; they never parse the model JSON.
 
+mod keys;
 mod memory;
 mod rows;
 
@@ -10,6 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub(crate) use keys::first_repeated_key;
+pub use keys::check_unique_keys;
 pub use memory::MemoryStore;
 pub use rows::{
     Checkpoint, CommandRow, Completion, FINAL_COMMAND_STATES, HeaderUpdate, ListFilter,

@@ -1,8 +1,22 @@
 //! Row types exchanged with a [`CommandStore`](super::CommandStore).
 
-/// The command states that are final; [`CommandStore::list_unfinished`](super::CommandStore::list_unfinished)
-/// lists commands in any other state.
-pub const FINAL_COMMAND_STATES: [&str; 3] = ["Success", "Failed", "Canceled"];
+use crate::model::CommandState;
+
+/// The names of the final command states ([`CommandState::FINAL`]), as stored in the `state`
+/// column; [`CommandStore::list_unfinished`](super::CommandStore::list_unfinished) lists
+/// commands in any other state.
+pub const FINAL_COMMAND_STATES: [&str; CommandState::FINAL.len()] = final_state_names();
+
+/// The names of [`CommandState::FINAL`], in its order.
+const fn final_state_names() -> [&'static str; CommandState::FINAL.len()] {
+    let mut names = [""; CommandState::FINAL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = CommandState::FINAL[i].as_str();
+        i += 1;
+    }
+    names
+}
 
 /// Whether a resource update's completion has been recorded (decision D3).
 ///
@@ -246,5 +260,29 @@ impl std::fmt::Debug for HeaderUpdate {
             .field("head", &Len(&self.head))
             .field("body", &self.body.as_deref().map(Len))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FINAL_COMMAND_STATES;
+    use crate::model::CommandState;
+
+    #[test]
+    fn final_command_states_are_the_names_of_the_final_states() {
+        let mut names: Vec<&str> =
+            CommandState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
+        let mut listed = FINAL_COMMAND_STATES.to_vec();
+        names.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(listed, names);
+        assert_eq!(FINAL_COMMAND_STATES, ["Success", "Failed", "Canceled"]);
+        for state in CommandState::ALL {
+            assert_eq!(
+                state.is_final(),
+                FINAL_COMMAND_STATES.contains(&state.as_str()),
+                "{state:?}"
+            );
+        }
     }
 }
