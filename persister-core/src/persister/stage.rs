@@ -25,28 +25,25 @@ pub(super) enum Fate {
     Final,
 }
 
-/// One command in a stage.
+/// A command's entry in a stage, with what becomes of it.
 #[derive(Debug)]
-enum Slot {
-    /// The command's entry, with what becomes of it.
-    Live {
-        /// The entry, changed by the stage's messages.
-        entry: Entry,
-        /// What happens to it at [`Stage::finish`].
-        fate: Fate,
-        /// For a command stored by the stage: the index of its `StoreNew` message, whose
-        /// command the entry's `command` still is (moved in at [`Stage::finish`], copied
-        /// only if a later message of the stage needs it sooner).
-        command_in: Option<usize>,
-    },
-    /// The stage deleted the command: later messages of the stage do not find it.
-    Gone,
+struct Staged {
+    /// The entry, changed by the stage's messages.
+    entry: Entry,
+    /// What happens to it at [`Stage::finish`].
+    fate: Fate,
+    /// For a command stored by the stage: the index of its `StoreNew` message, whose
+    /// command the entry's `command` still is (moved in at [`Stage::finish`], copied only if
+    /// a later message of the stage needs it sooner).
+    command_in: Option<usize>,
 }
 
 /// The entries taken out of the cache by the messages being handled together.
 #[derive(Debug, Default)]
 pub(super) struct Stage {
-    slots: HashMap<String, Slot>,
+    /// Per command: its staged entry, or `None` once the stage deleted it (later messages
+    /// of the stage do not find it).
+    slots: HashMap<String, Option<Staged>>,
     /// Evictions to count once the stage's writes are durable.
     evictions: Vec<Eviction>,
 }
@@ -54,13 +51,13 @@ pub(super) struct Stage {
 impl Stage {
     /// True when the stage holds a live entry of `id` (stored, or taken from the cache).
     pub(super) fn holds(&self, id: &str) -> bool {
-        matches!(self.slots.get(id), Some(Slot::Live { .. }))
+        matches!(self.slots.get(id), Some(Some(_)))
     }
 
     /// Stages a command that message `message` stores; `entry.command` is a placeholder
     /// until the command is moved in from the message.
     pub(super) fn insert(&mut self, id: String, entry: Entry, message: usize) {
-        self.slots.insert(id, Slot::Live { entry, fate: Fate::Keep, command_in: Some(message) });
+        self.slots.insert(id, Some(Staged { entry, fate: Fate::Keep, command_in: Some(message) }));
     }
 
     /// The staged entry of `id`: staged already, taken from the cache, or loaded from the
@@ -79,8 +76,8 @@ impl Stage {
         id: &str,
     ) -> Result<&'s mut Entry> {
         match self.slots.get(id) {
-            Some(Slot::Gone) => return Err(StoreError::NotFound { id: id.to_owned() }.into()),
-            Some(Slot::Live { .. }) => cache.record_hit(),
+            Some(None) => return Err(StoreError::NotFound { id: id.to_owned() }.into()),
+            Some(Some(_)) => cache.record_hit(),
             None => {
                 let entry = match cache.take(id) {
                     Some(entry) => {
@@ -96,12 +93,12 @@ impl Stage {
                         codec.entry(stored)?
                     }
                 };
-                let slot = Slot::Live { entry, fate: Fate::Keep, command_in: None };
-                self.slots.insert(id.to_owned(), slot);
+                let staged = Staged { entry, fate: Fate::Keep, command_in: None };
+                self.slots.insert(id.to_owned(), Some(staged));
             }
         }
         match self.slots.get_mut(id) {
-            Some(Slot::Live { entry, command_in, .. }) => {
+            Some(Some(Staged { entry, command_in, .. })) => {
                 if let Some(i) = command_in.take()
                     && let Some(Message::StoreNew(command)) = messages.get(i)
                 {
@@ -115,7 +112,7 @@ impl Stage {
 
     /// Sets what becomes of the staged entry of `id` at [`finish`](Self::finish).
     pub(super) fn set_fate(&mut self, id: &str, new: Fate) {
-        if let Some(Slot::Live { fate, .. }) = self.slots.get_mut(id) {
+        if let Some(Some(Staged { fate, .. })) = self.slots.get_mut(id) {
             if new == Fate::Final && *fate != Fate::Final {
                 self.evictions.push(Eviction::Final);
             }
@@ -125,7 +122,7 @@ impl Stage {
 
     /// Marks `id` deleted by the stage: its entry is dropped.
     pub(super) fn delete(&mut self, id: &str) {
-        if let Some(Slot::Live { fate, .. }) = self.slots.insert(id.to_owned(), Slot::Gone)
+        if let Some(Some(Staged { fate, .. })) = self.slots.insert(id.to_owned(), None)
             && fate != Fate::Final
         {
             self.evictions.push(Eviction::Deleted);
@@ -140,7 +137,7 @@ impl Stage {
             cache.count_eviction(why);
         }
         for (id, slot) in self.slots {
-            let Slot::Live { mut entry, fate: Fate::Keep, command_in } = slot else { continue };
+            let Some(Staged { mut entry, fate: Fate::Keep, command_in }) = slot else { continue };
             if let Some(i) = command_in {
                 match messages.get_mut(i) {
                     Some(Message::StoreNew(command)) => entry.command = std::mem::take(command),
@@ -159,7 +156,7 @@ impl Stage {
     /// the truth), each counted as an eviction on error.
     pub(super) fn discard(self, cache: &mut Cache) {
         for slot in self.slots.into_values() {
-            if let Slot::Live { command_in: None, .. } = slot {
+            if let Some(Staged { command_in: None, .. }) = slot {
                 cache.count_eviction(Eviction::Error);
             }
         }
