@@ -6,6 +6,7 @@
 
 mod persister_level;
 mod store_level;
+mod write_batch;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use persister_core::{CommandStore, DynCommandStore};
 
 pub use persister_level::*;
 pub use store_level::*;
+pub use write_batch::*;
 
 /// A store under test, with whatever must live as long as it (a test database, a temp file).
 pub struct SuiteStore {
@@ -66,6 +68,10 @@ macro_rules! conformance_suite {
             sync_without_versions_is_deleted,
             finalization_leaves_no_plaintext,
             list_by_client_id_includes_the_empty_one,
+            write_batch_applies_ops_in_order,
+            write_batch_deletes_and_reinserts_in_order,
+            write_batch_is_all_or_nothing,
+            write_batch_returns_the_failing_ops_error,
         );
         $crate::__conformance_properties!(
             $setup;

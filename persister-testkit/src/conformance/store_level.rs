@@ -7,7 +7,7 @@ use persister_core::{
     ResourceUpdateRow, StoreError, StoredCommand,
 };
 
-fn row(position: i64, ksuid: &str, operation: &str) -> ResourceUpdateRow {
+pub(super) fn row(position: i64, ksuid: &str, operation: &str) -> ResourceUpdateRow {
     ResourceUpdateRow {
         position,
         ksuid: ksuid.into(),
@@ -18,7 +18,7 @@ fn row(position: i64, ksuid: &str, operation: &str) -> ResourceUpdateRow {
     }
 }
 
-fn stored(id: &str, state: &str, start_ts: i64, n: i64) -> StoredCommand {
+pub(super) fn stored(id: &str, state: &str, start_ts: i64, n: i64) -> StoredCommand {
     StoredCommand {
         header: CommandRow {
             id: id.into(),
@@ -35,7 +35,11 @@ fn stored(id: &str, state: &str, start_ts: i64, n: i64) -> StoredCommand {
     }
 }
 
-fn checkpoint(id: &str, expected_revision: i64, rows: Vec<ResourceUpdateRow>) -> Checkpoint {
+pub(super) fn checkpoint(
+    id: &str,
+    expected_revision: i64,
+    rows: Vec<ResourceUpdateRow>,
+) -> Checkpoint {
     Checkpoint {
         command_id: id.into(),
         expected_revision,
@@ -50,7 +54,7 @@ fn checkpoint(id: &str, expected_revision: i64, rows: Vec<ResourceUpdateRow>) ->
     }
 }
 
-async fn load(store: &DynCommandStore, id: &str) -> StoredCommand {
+pub(super) async fn load(store: &DynCommandStore, id: &str) -> StoredCommand {
     store.load(id).await.expect("load works").expect("command exists")
 }
 
@@ -159,7 +163,8 @@ pub async fn delete_is_fenced_and_removes_rows(store: Arc<DynCommandStore>) {
     assert_eq!(load(&*store, "c1").await.resource_updates.len(), 1);
 }
 
-/// `list` filters by state, client and kind, orders by start time descending, and limits.
+/// `list` filters by state, client and kind, orders by start time descending (ties by id
+/// descending), and limits.
 pub async fn list_filters_orders_and_limits(store: Arc<DynCommandStore>) {
     for (id, state, ts, client) in [
         ("a", "Success", 3, "x"),
@@ -191,7 +196,7 @@ pub async fn list_filters_orders_and_limits(store: Arc<DynCommandStore>) {
     );
 }
 
-/// `list_unfinished` lists commands not in a final state, oldest first.
+/// `list_unfinished` lists commands not in a final state, oldest first, ties by id ascending.
 pub async fn list_unfinished_lists_open_commands_oldest_first(store: Arc<DynCommandStore>) {
     for (id, state, ts) in [
         ("a", "Success", 1),
@@ -200,10 +205,11 @@ pub async fn list_unfinished_lists_open_commands_oldest_first(store: Arc<DynComm
         ("d", "Canceled", 0),
         ("e", "Failed", 0),
         ("f", "Pending", 9),
+        ("bb", "Unknown", 2),
     ] {
         store.insert(stored(id, state, ts, 0)).await.expect("insert");
     }
-    assert_eq!(store.list_unfinished().await.expect("list"), ["c", "b", "f"]);
+    assert_eq!(store.list_unfinished().await.expect("list"), ["bb", "c", "b", "f"]);
 }
 
 /// Text round-trips exactly: unicode, escapes, quotes and large values.
