@@ -1,18 +1,16 @@
 //! Cache behaviour: eviction (D6), the byte cap, incremental writes, secrets at rest and
 //! consistency after a failed write (D8).
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::support::*;
 use async_trait::async_trait;
 use persister_core::{
     Ack, Checkpoint, CommandKind, CommandRow, CommandStore, Error, ListFilter, MemoryStore,
     Operation, Persister, PersisterConfig, ResourceUpdateState as S, StoreError, StoreResult,
     StoredCommand, WriteOp,
 };
-use support::*;
 
 #[tokio::test]
 async fn final_commands_leave_the_cache_and_pending_ones_stay() {

@@ -1,12 +1,10 @@
 //! Message semantics (decisions D2 to D5, D9) against the in-memory reference store.
 
-mod support;
-
+use crate::support::*;
 use persister_core::{
     Ack, CommandKind, CommandState, Error, Operation, PluginOperation, ResourceUpdateRef,
     ResourceUpdateState as S, StoreError, TargetUpdate, TargetUpdateState, Timestamp,
 };
-use support::*;
 
 #[tokio::test]
 async fn progress_moves_not_started_to_in_progress_and_never_finalizes() {

@@ -1,7 +1,5 @@
 //! Builders shared by the persister tests.
 
-#![allow(dead_code, reason = "each test binary uses a different subset")]
-
 use std::sync::Arc;
 
 use persister_core::{

@@ -1,11 +1,9 @@
 //! `SqliteStore` on database files: migrations, reopening, pragmas, rows written by other
 //! connections (BLOB columns, corrupt values), lock contention and closing.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TempDb, checkpoint, command, outcome};
+use crate::support::{TempDb, checkpoint, command, outcome};
 use persister_core::{CommandStore, Completion, ListFilter, StoreError};
 use persister_sqlite::{Durability, SqliteConfig, SqliteStore};
 

@@ -1,11 +1,9 @@
 //! Behaviour of `SqliteStore` on an in-memory database: transactions, revision fencing,
 //! ordering, and agreement with the reference `MemoryStore`.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{checkpoint, command, header, outcome, update};
+use crate::support::{checkpoint, command, header, outcome, update};
 use persister_core::{CommandStore, ListFilter, MemoryStore, StoreError, StoredCommand};
 use persister_sqlite::{SqliteConfig, SqliteStore};
 

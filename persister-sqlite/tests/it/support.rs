@@ -1,9 +1,6 @@
 //! Helpers shared by the SQLite backend tests: temporary database files, row fixtures and an
 //! error classifier for comparing outcomes with `MemoryStore`.
 
-// Each test binary uses a different subset of these helpers.
-#![allow(dead_code)]
-
 use std::fmt::Debug;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

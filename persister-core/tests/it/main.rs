@@ -1,0 +1,8 @@
+//! The integration tests of `persister-core`, in one test binary so that they link once.
+//!
+//! Each module was a test file of its own; `support` holds the builders they share.
+
+mod cache;
+mod codec;
+mod messages;
+mod support;

@@ -1,0 +1,7 @@
+//! The integration tests of `persister-sqlite`, in one test binary so that they link once.
+//!
+//! Each module was a test file of its own; `support` holds the helpers they share.
+
+mod sqlite_schema;
+mod sqlite_store;
+mod support;
