@@ -151,6 +151,7 @@ fn check_file(path: &Path, ext: &str, text: &str) -> Vec<Finding> {
         }
         findings.extend(check_banned_markers(text));
         findings.extend(check_file_name(path));
+        findings.extend(check_test_binary(path));
         findings.extend(check_file_length(text));
         let json_rule = JSON_RULE_DIRS.iter().any(|dir| path.starts_with(dir));
         if json_rule && !path.starts_with(CODEC_DIR) {
@@ -202,6 +203,15 @@ fn check_file_name(path: &Path) -> Vec<Finding> {
     let grab_bag = ["util.rs", "utils.rs", "util", "utils"];
     if path.components().any(|c| grab_bag.iter().any(|name| c.as_os_str() == *name)) {
         return vec![Finding::file("no `util` modules: name the module after what it holds")];
+    }
+    Vec::new()
+}
+
+/// Checks that no Rust file sits directly in a `tests/` directory: each crate has one
+/// integration test binary, `tests/it/main.rs`, and a test file is a module of it.
+fn check_test_binary(path: &Path) -> Vec<Finding> {
+    if path.parent().and_then(Path::file_name).is_some_and(|dir| dir == "tests") {
+        return vec![Finding::file("a test binary of its own: make it a module of `tests/it/`")];
     }
     Vec::new()
 }
@@ -272,8 +282,8 @@ mod tests {
 
     use super::{
         BANNED, Finding, check_banned_markers, check_cargo_lints, check_file_length,
-        check_file_name, check_json_outside_codec, check_module_docs, check_trailing_whitespace,
-        check_workspace,
+        check_file_name, check_json_outside_codec, check_module_docs, check_test_binary,
+        check_trailing_whitespace, check_workspace,
     };
     use crate::project_root;
 
@@ -320,6 +330,14 @@ mod tests {
         assert_eq!(flagged("persister-core/src/utils.rs"), 1);
         assert_eq!(flagged("persister-core/src/util.rs"), 1);
         assert_eq!(flagged("persister-core/src/util/mod.rs"), 1);
+    }
+
+    #[test]
+    fn test_binaries() {
+        let flagged = |path: &str| check_test_binary(Path::new(path)).len();
+        assert_eq!(flagged("persister-core/tests/it/main.rs"), 0);
+        assert_eq!(flagged("persister-core/tests/it/cache.rs"), 0);
+        assert_eq!(flagged("persister-core/tests/cache.rs"), 1);
     }
 
     #[test]
