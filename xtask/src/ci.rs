@@ -14,15 +14,26 @@ use crate::{
     fmt_elapsed,
 };
 
-/// Crates each workspace crate must not depend on (normal dependencies, transitively).
+/// Crates each workspace crate must not depend on (normal dependencies, transitively), with
+/// the `cargo tree` flags that select its features.
 ///
 /// A `cargo tree` line names a crate in its first word; a forbidden name also matches its
 /// `-suffixed` family, so `sqlx` catches `sqlx-core` and `sqlx-postgres` too.
-const LAYERING: &[(&str, &[&str])] = &[
-    ("persister-core", &["rusqlite", "sqlx", "persister-sqlite", "persister-postgres"]),
-    ("persister-sqlite", &["persister-postgres", "sqlx"]),
-    ("persister-postgres", &["persister-sqlite", "rusqlite"]),
+/// The testkit without its default features is what a third backend depends on.
+const LAYERING: &[(&str, &[&str], &[&str])] = &[
+    ("persister-core", &[], &["rusqlite", "sqlx", "persister-sqlite", "persister-postgres"]),
+    ("persister-sqlite", &[], &["persister-postgres", "sqlx"]),
+    ("persister-postgres", &[], &["persister-sqlite", "rusqlite"]),
+    (
+        "persister-testkit",
+        &["--no-default-features"],
+        &["rusqlite", "sqlx", "testcontainers", "persister-sqlite", "persister-postgres"],
+    ),
 ];
+
+/// Crates that must also pass clippy, tests included, with these flags: feature sets that
+/// [`LAYERING`] checks and that the clippy and tests steps, on default features, never build.
+const FEATURE_CHECKS: &[(&str, &[&str])] = &[("persister-testkit", &["--no-default-features"])];
 
 impl flags::Ci {
     /// Runs every step not listed in `--skip`, stopping at the first failure.
@@ -100,13 +111,18 @@ fn has_nextest(sh: &Shell) -> bool {
     cmd!(sh, "cargo nextest --version").quiet().ignore_stdout().ignore_stderr().run().is_ok()
 }
 
-/// Runs `cargo tree` for each crate in [`LAYERING`] and fails listing every forbidden dependency.
+/// Runs clippy on each crate of [`FEATURE_CHECKS`] with its flags, then runs `cargo tree`
+/// for each crate in [`LAYERING`] and fails listing every forbidden dependency.
 fn check_layering(sh: &Shell) -> Result<()> {
+    for &(krate, flags) in FEATURE_CHECKS {
+        cmd!(sh, "cargo clippy -p {krate} {flags...} --all-targets -- -D warnings").run()?;
+    }
     let mut violations = Vec::new();
-    for &(krate, forbidden) in LAYERING {
-        let tree = cmd!(sh, "cargo tree -p {krate} -e normal --prefix none").read()?;
-        let found = layering_violations(krate, &tree, forbidden);
-        println!("{krate}: {} forbidden dependencies (of {})", found.len(), forbidden.join(", "));
+    for &(krate, flags, forbidden) in LAYERING {
+        let tree = cmd!(sh, "cargo tree -p {krate} {flags...} -e normal --prefix none").read()?;
+        let name = [&[krate][..], flags].concat().join(" ");
+        let found = layering_violations(&name, &tree, forbidden);
+        println!("{name}: {} forbidden dependencies (of {})", found.len(), forbidden.join(", "));
         violations.extend(found);
     }
     if violations.is_empty() {

@@ -46,7 +46,8 @@ pub(crate) enum Step {
     Tests,
     /// `cargo doc --workspace --no-deps` with warnings denied.
     Doc,
-    /// `cargo tree` checks that the crates depend on each other only as designed.
+    /// `cargo tree` checks that the crates depend on each other only as designed, and the
+    /// testkit without its backends (`--no-default-features`) passes clippy.
     Layering,
 }
 
