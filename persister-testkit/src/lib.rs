@@ -42,6 +42,7 @@ pub mod conformance;
 pub mod crash;
 pub mod faulty;
 pub mod model;
+pub mod pending;
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod properties;

@@ -1,10 +1,10 @@
 //! Planning: the write set of one message, computed on the stage before anything is written.
 
+use super::Persister;
 use super::resources::{bulk, cancel_all_refs, complete, finalize_incomplete, progress};
 use super::stage::{Fate, Stage};
 use super::targets::target_states;
 use super::write_set::{Planned, Refusal, WriteSet};
-use super::Persister;
 use crate::cache::{Entry, ResourceIndex};
 use crate::error::StoreError;
 use crate::messages::{Ack, Message, Reply};
@@ -15,7 +15,12 @@ impl Persister {
     /// Computes the write set of `messages[i]` on `stage`, after the effects of the messages
     /// before it in the stage. Nothing is written and the cache is changed only by taking the
     /// command's entry into the stage.
-    pub(super) async fn plan(&mut self, stage: &mut Stage, messages: &[Message], i: usize) -> Planned {
+    pub(super) async fn plan(
+        &mut self,
+        stage: &mut Stage,
+        messages: &[Message],
+        i: usize,
+    ) -> Planned {
         let Some(message) = messages.get(i) else {
             return Ok(WriteSet::ignored());
         };
@@ -97,7 +102,7 @@ impl Persister {
 /// final with no completions pending is not cached.
 fn load(entry: &Entry, cached: bool) -> WriteSet {
     let snapshot = entry.command.clone();
-    let fate = (!cached && entry.command.is_final() && entry.pending() == 0)
-        .then_some(Fate::Uncached);
+    let fate =
+        (!cached && entry.command.is_final() && entry.pending() == 0).then_some(Fate::Uncached);
     WriteSet { fate, ..WriteSet::reply(Reply::Command(Box::new(snapshot))) }
 }

@@ -73,8 +73,7 @@ impl Persister {
         refs: &[ResourceUpdateRef],
         modified_ts: Timestamp,
     ) -> Result<Ack> {
-        self.ack(Message::MarkFailed { id: id.to_owned(), refs: refs.to_vec(), modified_ts })
-            .await
+        self.ack(Message::MarkFailed { id: id.to_owned(), refs: refs.to_vec(), modified_ts }).await
     }
 
     /// Marks resource updates Canceled now, in UTC (`MarkResourcesAsCanceled`, D4).

@@ -127,7 +127,8 @@ pub(super) fn settle(
             deleted: false,
         });
     }
-    let hashed = finalize::hash_command(&mut entry.command, &config.opaque_fields).map_err(spoiled)?;
+    let hashed =
+        finalize::hash_command(&mut entry.command, &config.opaque_fields).map_err(spoiled)?;
     if finalize::should_delete(&entry.command) {
         let op = WriteOp::Delete { id: id.to_owned(), expected_revision: entry.revision };
         return Ok(WriteSet {

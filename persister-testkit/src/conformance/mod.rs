@@ -89,6 +89,15 @@ macro_rules! conformance_suite {
                 drop(store);
             }
         }
+        mod drop_safety {
+            #[test]
+            fn prop_drop_at_every_await() {
+                let rt = $crate::properties::runtime();
+                let store = rt.block_on(super::$setup());
+                $crate::properties::check_drop_safety(&rt, store.store.clone());
+                drop(store);
+            }
+        }
     };
 }
 

@@ -7,8 +7,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod drop_safety;
 mod group_commit;
 
+pub use drop_safety::check_drop_safety;
 pub use group_commit::check_group_commit;
 
 use persister_core::{
