@@ -6,7 +6,8 @@
 //! value of a repeated key replacing the earlier one (Go would merge two objects or maps), and unknown members kept in
 //! [`UnknownFields`](crate::UnknownFields) and written back after the known ones.
 //! A field may carry a part tag after its key (`state: CommandState => "State" {head},`): the
-//! generated [`Split`] impl writes and moves the fields of one [`Part`] alone, which is how a
+//! generated [`Split`](super::stored::Split) impl writes and moves the fields of one
+//! [`Part`](super::stored::Part) alone, which is how a
 //! command's stored body and head are derived from its declaration.
 //! `go_enum!` writes a string enum whose unknown spellings are a decode error naming the type.
 
@@ -26,32 +27,6 @@ pub(crate) trait GoField: Sized {
     /// Makes values that encode identically compare equal, for fields without `omitempty`
     /// (a raw `null` and a nil raw value both encode as `null`).
     fn canonicalize(&mut self) {}
-}
-
-/// Where a field of a model type is stored: the command's body, its head, or rows of their
-/// own (see [`codec::stored`](super::stored)). A field is tagged `{head}` or `{rows}` in its
-/// `go_struct!` declaration; untagged fields and unknown members belong to the body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Part {
-    /// Written once with the command (id, description, config, ...) and unknown members.
-    Body,
-    /// Rewritten by every message (state, timestamps, target updates).
-    Head,
-    /// Stored as rows of their own, one per element (resource updates).
-    Rows,
-}
-
-/// The split of a `go_struct!` type into [`Part`]s, generated from its declaration.
-pub(crate) trait Split: Sized {
-    /// Every field's JSON key and part, in declaration order (for the tests of the split).
-    #[cfg(test)]
-    const FIELDS: &'static [(&'static str, Part)];
-    /// Writes the fields of `part` only, in declaration order and with their `omitempty`
-    /// rules, as a JSON object; unknown members go with [`Part::Body`].
-    fn serialize_part<S: serde::Serializer>(&self, part: Part, s: S) -> Result<S::Ok, S::Error>;
-    /// Moves the fields of `part` (with unknown members for [`Part::Body`]) into `into`,
-    /// leaving its other fields as they are.
-    fn move_part(self, part: Part, into: &mut Self);
 }
 
 /// A map key read without copying when the input allows it.
@@ -238,15 +213,15 @@ macro_rules! go_struct {
             }
         }
 
-        impl $crate::codec::go_struct::Split for $name {
+        impl $crate::codec::stored::Split for $name {
             #[cfg(test)]
-            const FIELDS: &'static [(&'static str, $crate::codec::go_struct::Part)] = &[
+            const FIELDS: &'static [(&'static str, $crate::codec::stored::Part)] = &[
                 $( ($key, $crate::codec::go_struct::go_struct!(@part $($part)?)), )*
             ];
 
             fn serialize_part<S: serde::Serializer>(
                 &self,
-                part: $crate::codec::go_struct::Part,
+                part: $crate::codec::stored::Part,
                 s: S,
             ) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeMap;
@@ -258,7 +233,7 @@ macro_rules! go_struct {
                         m.serialize_entry($key, &self.$field)?;
                     }
                 )*
-                if part == $crate::codec::go_struct::Part::Body {
+                if part == $crate::codec::stored::Part::Body {
                     for (k, v) in self.extra.iter() {
                         m.serialize_entry(k, v)?;
                     }
@@ -266,13 +241,13 @@ macro_rules! go_struct {
                 m.end()
             }
 
-            fn move_part(self, part: $crate::codec::go_struct::Part, into: &mut Self) {
+            fn move_part(self, part: $crate::codec::stored::Part, into: &mut Self) {
                 $(
                     if $crate::codec::go_struct::go_struct!(@part $($part)?) == part {
                         into.$field = self.$field;
                     }
                 )*
-                if part == $crate::codec::go_struct::Part::Body {
+                if part == $crate::codec::stored::Part::Body {
                     into.extra = self.extra;
                 }
             }
@@ -320,9 +295,9 @@ macro_rules! go_struct {
             }
         }
     };
-    (@part) => { $crate::codec::go_struct::Part::Body };
-    (@part head) => { $crate::codec::go_struct::Part::Head };
-    (@part rows) => { $crate::codec::go_struct::Part::Rows };
+    (@part) => { $crate::codec::stored::Part::Body };
+    (@part head) => { $crate::codec::stored::Part::Head };
+    (@part rows) => { $crate::codec::stored::Part::Rows };
     (@canon $v:expr) => { $crate::codec::go_struct::GoField::canonicalize(&mut $v) };
     (@canon $v:expr, omitempty) => { () };
     (@keep $v:expr) => { true };

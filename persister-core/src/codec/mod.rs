@@ -9,7 +9,7 @@ mod go_escape;
 pub(crate) mod go_fmt;
 pub(crate) mod go_struct;
 pub(crate) mod raw;
-mod stored;
+pub(crate) mod stored;
 pub(crate) mod tree;
 
 use serde::{Serialize, de::DeserializeOwned};

@@ -8,9 +8,34 @@
 use serde::ser::{Serialize, Serializer};
 
 use super::{decode, encode};
-use crate::codec::go_struct::{Part, Split};
 use crate::error::CodecError;
 use crate::model::FormaCommand;
+
+/// Where a field of a model type is stored: the command's body, its head, or rows of their
+/// own (see the [module documentation](self)). A field is tagged `{head}` or `{rows}` in its
+/// `go_struct!` declaration; untagged fields and unknown members belong to the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Written once with the command (id, description, config, ...) and unknown members.
+    Body,
+    /// Rewritten by every message (state, timestamps, target updates).
+    Head,
+    /// Stored as rows of their own, one per element (resource updates).
+    Rows,
+}
+
+/// The split of a `go_struct!` type into [`Part`]s, generated from its declaration.
+pub(crate) trait Split: Sized {
+    /// Every field's JSON key and part, in declaration order (for the tests of the split).
+    #[cfg(test)]
+    const FIELDS: &'static [(&'static str, Part)];
+    /// Writes the fields of `part` only, in declaration order and with their `omitempty`
+    /// rules, as a JSON object; unknown members go with [`Part::Body`].
+    fn serialize_part<S: serde::Serializer>(&self, part: Part, s: S) -> Result<S::Ok, S::Error>;
+    /// Moves the fields of `part` (with unknown members for [`Part::Body`]) into `into`,
+    /// leaving its other fields as they are.
+    fn move_part(self, part: Part, into: &mut Self);
+}
 
 /// The head fields of a stored command, as read by [`decode_head`].
 ///
