@@ -11,8 +11,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Errors returned by the persister.
 ///
-/// Every variant means the message had no effect: the store is unchanged and the cache entry of
-/// the command, if any, was evicted so that the next message reloads the stored state.
+/// Every variant but two means the message had no effect: the store is unchanged. The two are
+/// [`Error::Timeout`] (the message may still be applied) and a [`StoreError::Backend`] raised
+/// while committing, whose outcome is unknown (see [`CommandStore`](crate::CommandStore)).
+/// In every case the cache entry of the command, if any, was evicted, so that the next
+/// message reloads the stored state.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

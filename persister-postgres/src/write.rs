@@ -26,6 +26,12 @@ const ROW_OVERHEAD: usize = 64;
 /// order), and consecutive applies of one command are merged into one (the last header wins,
 /// the last row of a position wins, the revision moves by their number), so a group-committed
 /// batch costs two statements per command instead of two per message.
+///
+/// This is what `CommandStore::write_batch` allows: ops of different commands touch disjoint
+/// rows and commute. A merged apply fails exactly when its first failing apply would: only
+/// applies whose revisions follow on are merged, so a conflict can only be the first one's,
+/// and a missing position is reported for the first op that lists it. When several ops fail,
+/// the error is that of the first failing op of the first command with one.
 pub(crate) async fn write(pool: &PgPool, ops: &[WriteOp]) -> Result<(), Error> {
     if ops.is_empty() {
         return Ok(());

@@ -101,14 +101,15 @@ impl CommandStore for SqliteStore {
 
 /// Inserts a command at revision 0 with its resource updates.
 pub(crate) fn insert(conn: &mut Connection, command: StoredCommand) -> Result<(), Error> {
-    insert_tx(conn, &command).map_err(|e| {
-        e.in_command(&command.header.id, || {
-            largest_value(
-                [("body", command.header.body.len()), ("head", command.header.head.len())],
-                command.resource_updates.iter().map(|r| (r.position, r.data.len())),
-            )
-        })
-    })
+    insert_tx(conn, &command).map_err(|e| e.in_command(&command.header.id, || inserted(&command)))
+}
+
+/// The largest value `command` writes, for [`StoreError::TooLarge`].
+fn inserted(command: &StoredCommand) -> (String, usize) {
+    largest_value(
+        [("body", command.header.body.len()), ("head", command.header.head.len())],
+        command.resource_updates.iter().map(|r| (r.position, r.data.len())),
+    )
 }
 
 fn insert_tx(conn: &mut Connection, command: &StoredCommand) -> Result<(), Error> {
@@ -159,15 +160,17 @@ fn insert_rows(tx: &Connection, command: &StoredCommand) -> Result<(), Error> {
 
 /// Applies a checkpoint: the header if its revision matches, then each listed row.
 pub(crate) fn apply(conn: &mut Connection, checkpoint: Checkpoint) -> Result<(), Error> {
-    apply_tx(conn, &checkpoint).map_err(|e| {
-        e.in_command(&checkpoint.command_id, || {
-            let h = &checkpoint.header;
-            largest_value(
-                [("head", h.head.len()), ("body", h.body.as_ref().map_or(0, String::len))],
-                checkpoint.resource_updates.iter().map(|r| (r.position, r.data.len())),
-            )
-        })
-    })
+    apply_tx(conn, &checkpoint)
+        .map_err(|e| e.in_command(&checkpoint.command_id, || applied(&checkpoint)))
+}
+
+/// The largest value `checkpoint` writes, for [`StoreError::TooLarge`].
+fn applied(checkpoint: &Checkpoint) -> (String, usize) {
+    let h = &checkpoint.header;
+    largest_value(
+        [("head", h.head.len()), ("body", h.body.as_ref().map_or(0, String::len))],
+        checkpoint.resource_updates.iter().map(|r| (r.position, r.data.len())),
+    )
 }
 
 fn apply_tx(conn: &mut Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
@@ -229,13 +232,18 @@ fn delete_rows(tx: &Connection, id: &str, expected: i64) -> Result<(), Error> {
     Ok(())
 }
 
-/// Applies every op of a batch in one transaction; the first error rolls all back.
+/// Applies every op of a batch in one transaction, in the given order; the first error rolls
+/// all back and is returned as the op's single-op method would return it.
 pub(crate) fn write_batch(conn: &mut Connection, ops: Vec<WriteOp>) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for op in &ops {
         match op {
-            WriteOp::Insert(c) => insert_rows(&tx, c)?,
-            WriteOp::Apply(c) => apply_rows(&tx, c)?,
+            WriteOp::Insert(c) => {
+                insert_rows(&tx, c).map_err(|e| e.in_command(&c.header.id, || inserted(c)))?;
+            }
+            WriteOp::Apply(c) => {
+                apply_rows(&tx, c).map_err(|e| e.in_command(&c.command_id, || applied(c)))?;
+            }
             WriteOp::Delete { id, expected_revision } => delete_rows(&tx, id, *expected_revision)?,
         }
     }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub(crate) use keys::first_repeated_key;
 pub use keys::check_unique_keys;
+pub(crate) use keys::first_repeated_key;
 pub use memory::MemoryStore;
 pub use rows::{
     Checkpoint, CommandRow, Completion, FINAL_COMMAND_STATES, HeaderUpdate, ListFilter,
@@ -27,8 +27,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Durable storage of commands: a header row per command and a row per resource update.
 ///
 /// # Contract
-/// - Every method is atomic: it takes effect completely or not at all. On `Err` the store is
-///   unchanged.
+/// - Every write is atomic: it takes effect completely or not at all, and is never seen
+///   half-done.
 /// - Writes are durable when the method returns `Ok` (to the backend's configured durability).
 /// - Writes are fenced by revision: [`apply`](Self::apply) and [`delete`](Self::delete) succeed
 ///   only if the stored revision equals the one the writer read, and otherwise return
@@ -36,46 +36,112 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// - Resource update rows keep their `position`; loads return them ordered by position.
 /// - A backend never interprets the JSON it stores; it only keeps the bytes.
 ///
+/// # Errors and what they promise
+/// - [`StoreError::NotFound`], [`StoreError::AlreadyExists`], [`StoreError::Conflict`],
+///   [`StoreError::DuplicateKey`], [`StoreError::Corrupt`] and [`StoreError::TooLarge`]
+///   returned by a write are found before anything is committed: **nothing was written**.
+/// - [`StoreError::Backend`] promises nothing about a write. Raised before the commit, it
+///   wrote nothing; raised while committing (a connection that breaks after `COMMIT` was
+///   sent, a failed sync), the outcome is unknown: the write may have taken effect. The error
+///   does not say which today; a caller that must know loads the command and compares its
+///   revision. [`StoreError::is_transient`] says whether retrying may help; a retried
+///   [`insert`](Self::insert) whose first attempt took effect gets
+///   [`StoreError::AlreadyExists`], a retried [`apply`](Self::apply) or
+///   [`delete`](Self::delete) [`StoreError::Conflict`] or [`StoreError::NotFound`].
+/// - Reads change nothing, whatever they return.
+///
 /// # Wrappers
 /// Decorators (fault injection, instrumentation) implement this trait over an inner
 /// `Arc<DynCommandStore>` and forward every method.
 #[async_trait]
 pub trait CommandStore: Send + Sync + Debug + 'static {
-    /// Inserts a new command with its resource updates, at revision 0.
+    /// Inserts a new command with its resource updates, at revision 0 (whatever revision
+    /// `command` carries).
     ///
     /// # Errors
-    /// [`StoreError::AlreadyExists`] when the id is taken; [`StoreError::DuplicateKey`] when two
-    /// rows share a (KSUID, operation) key.
+    /// Nothing was written after any of these:
+    /// [`StoreError::AlreadyExists`] when the id is taken (checked first);
+    /// [`StoreError::DuplicateKey`] when two rows share a (KSUID, operation) key
+    /// ([`check_unique_keys`], decision D1);
+    /// [`StoreError::TooLarge`] when a value exceeds the backend's limit.
+    /// [`StoreError::Backend`] for anything else, with the outcome unknown when raised while
+    /// committing (see the trait documentation).
     async fn insert(&self, command: StoredCommand) -> StoreResult<()>;
 
     /// Applies the write set of one message in one transaction: the header's mutable fields,
-    /// then each listed resource update row (matched by position), and bumps the revision to
+    /// then each listed resource update row (matched by position; when a position is listed
+    /// twice the later row wins), and bumps the revision to
     /// `checkpoint.expected_revision + 1`.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`], [`StoreError::Conflict`], or a backend error; in every case
-    /// nothing was written.
+    /// Nothing was written after any of these:
+    /// [`StoreError::NotFound`] when no command has the id;
+    /// [`StoreError::Conflict`] when its revision is not `expected_revision` (checked before
+    /// the rows);
+    /// [`StoreError::Corrupt`] naming `resource_updates[position]` when a listed position
+    /// has no row;
+    /// [`StoreError::TooLarge`] when a value exceeds the backend's limit.
+    /// [`StoreError::Backend`] for anything else, with the outcome unknown when raised while
+    /// committing.
     async fn apply(&self, checkpoint: Checkpoint) -> StoreResult<()>;
 
     /// Deletes a command and its resource updates if its revision is `expected_revision`.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] or [`StoreError::Conflict`]; nothing was deleted.
+    /// Nothing was deleted after any of these:
+    /// [`StoreError::NotFound`] when no command has the id;
+    /// [`StoreError::Conflict`] when its revision is not `expected_revision`.
+    /// [`StoreError::Backend`] for anything else, with the outcome unknown when raised while
+    /// committing.
     async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()>;
 
-    /// Applies `ops` in order in ONE transaction: all of them, or none (group commit).
+    /// Applies `ops` in ONE transaction, all of them or none (group commit); an empty batch
+    /// does nothing.
     ///
-    /// Each op has the semantics and errors of the single-op method; the first error rolls the
-    /// whole batch back and is returned.
+    /// - **Order.** The ops of one command take effect in the given order, each seeing the
+    ///   effect of those before it (an apply after an insert of its id finds revision 0; an
+    ///   insert after a delete of its id succeeds). Ops on different commands read and write
+    ///   disjoint rows, so they commute: a backend may apply them in another order, keeping
+    ///   each command's ops in order, and the result of a batch that succeeds is that of
+    ///   applying `ops` one by one in the given order. (PostgreSQL groups the ops by command
+    ///   and merges consecutive applies of one command into one statement.)
+    /// - **All or nothing.** When an op fails, no op of the batch takes effect, those before
+    ///   the failing one included; the errors that promise nothing was written are those of
+    ///   the single-op methods.
+    /// - **The error.** A failed batch returns the error the failing op would have returned
+    ///   at its place in the batch, as its single-op method defines it. When several ops would
+    ///   fail, it is the first failure in the order the backend applied them: the first in
+    ///   `ops` for `MemoryStore` and SQLite; for PostgreSQL the first of the first command
+    ///   (commands taken in the order of their first op) with a failing op.
+    ///
+    /// # Errors
+    /// Those of [`insert`](Self::insert), [`apply`](Self::apply) and
+    /// [`delete`](Self::delete), for the failing op. [`StoreError::TooLarge`] may also come
+    /// from merged applies that are too large together although each one alone is not
+    /// (PostgreSQL). [`StoreError::Backend`] with the outcome unknown when raised while
+    /// committing: then the whole batch took effect or none of it.
     async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()>;
 
     /// Loads a command with its resource updates ordered by position, or `None`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when a stored column cannot be read as the row type says (text
+    /// that is not UTF-8, an unknown completion code); [`StoreError::Backend`] otherwise.
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>>;
 
-    /// Lists command headers matching `filter`, most recent (`start_ts`) first.
+    /// Lists the headers of the commands matching `filter`: most recent `start_ts` first,
+    /// ties by id in descending byte order, then cut to `filter.limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when a header cannot be read; [`StoreError::Backend`]
+    /// otherwise.
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>>;
 
-    /// Lists the ids of commands whose state is not in [`FINAL_COMMAND_STATES`], oldest first.
+    /// Lists the ids of commands whose state is not in [`FINAL_COMMAND_STATES`]: oldest
+    /// `start_ts` first, ties by id in ascending byte order.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when an id cannot be read; [`StoreError::Backend`] otherwise.
     async fn list_unfinished(&self) -> StoreResult<Vec<String>>;
 }
 
