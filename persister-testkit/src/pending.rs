@@ -13,8 +13,8 @@ use tokio::sync::Notify;
 
 /// Forwards every call to an inner store, passing a *gate* before and after it. At a gate the
 /// call yields once (it is `Pending`, then woken at once), except at the gate chosen with
-/// [`trip_at`](Self::trip_at), where it stays `Pending` for ever and signals
-/// [`tripped`](Self::tripped): the caller then drops the future there. The inner call is
+/// [`trip_at`](Self::trip_at), where it stays `Pending` for ever and signals the `Notify` that
+/// `trip_at` returned: the caller then drops the future there. The inner call is
 /// never cut half-way: a gate before it means it did not start, a gate after it means it
 /// finished.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use persister_core::{
-    Ack, CommandKind, Error, FormaCommand, Message, Operation, Reply, ResourceUpdateState as S,
+    CommandKind, Error, FormaCommand, Message, Operation, Reply, ResourceUpdateState as S,
     StoreError,
 };
 

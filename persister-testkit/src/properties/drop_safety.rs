@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use persister_core::{DynCommandStore, Message, Persister, PersisterConfig, Timestamp};
-use proptest::{prop_assert, prop_assert_eq};
 use proptest::test_runner::{TestCaseError, TestError, TestRunner};
+use proptest::{prop_assert, prop_assert_eq};
 
 use super::{config, message_for, unique_id};
 use crate::model::{ReferenceModel, Reply};
