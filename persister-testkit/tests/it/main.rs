@@ -3,9 +3,9 @@
 //! Each module was a test file of its own: `memory`, `sqlite` and `postgres` run the whole
 //! conformance and property suite on one backend each, the others are end-to-end and
 //! cross-cutting tests.
-//! Tests run one per process under nextest (what CI uses); the few that install state they
-//! need (a metrics recorder, a tracing subscriber) do so for their own thread only, so they
-//! also pass side by side under `cargo test`.
+//! Tests run one per process under nextest (what CI uses), and side by side in one process
+//! under `cargo test`: `metrics` installs its recorder for its own thread only, and
+//! `secrets_in_logs` installs the process-wide tracing subscriber, which no other test sets.
 //! Modules that need a backend's driver are compiled with that backend's feature; `memory`
 //! and `workload` also build with `--no-default-features`.
 

@@ -34,11 +34,14 @@ fn tracing_output_never_shows_a_secret() {
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
         .with_writer(move || writer.clone())
         .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        let rt =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        rt.block_on(run());
-    });
+    // The process-wide default, not `with_default`: with a single scoped subscriber, tracing
+    // computes a callsite's cached interest from the default of whichever thread hits it
+    // first, so another test of this binary (under `cargo test`) can disable the persister's
+    // spans for good. Under nextest the test has the process to itself; under `cargo test`
+    // the capture also holds the other tests' output, which must be free of secrets too.
+    tracing::subscriber::set_global_default(subscriber).expect("no other test sets a subscriber");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(run());
     let text = String::from_utf8(capture.0.lock().expect("capture lock").clone()).expect("UTF-8");
     assert!(text.contains("persister.message"), "spans were captured: {} bytes", text.len());
     assert!(!text.contains(SECRET) && !text.contains("hunter2"), "a secret in the logs");
