@@ -44,6 +44,9 @@ pub(super) struct Stage {
     /// Per command: its staged entry, or `None` once the stage deleted it (later messages
     /// of the stage do not find it).
     slots: HashMap<String, Option<Staged>>,
+    /// Commands whose entry the stage took from the cache or loaded from the store (not
+    /// those it stored itself): if the stage is dropped, each left the cache on an error.
+    taken: usize,
     /// Evictions to count once the stage's writes are durable.
     evictions: Vec<Eviction>,
 }
@@ -93,6 +96,7 @@ impl Stage {
                         codec.entry(stored)?
                     }
                 };
+                self.taken += 1;
                 let staged = Staged { entry, fate: Fate::Keep, command_in: None };
                 self.slots.insert(id.to_owned(), Some(staged));
             }
@@ -155,10 +159,8 @@ impl Stage {
     /// Drops the stage after a failure: its entries leave the cache (the store's state is
     /// the truth), each counted as an eviction on error.
     pub(super) fn discard(self, cache: &mut Cache) {
-        for slot in self.slots.into_values() {
-            if let Some(Staged { command_in: None, .. }) = slot {
-                cache.count_eviction(Eviction::Error);
-            }
+        for _ in 0..self.taken {
+            cache.count_eviction(Eviction::Error);
         }
         cache.publish();
     }
