@@ -22,5 +22,5 @@ pub use state::{
     OperationStatus, PluginOperation, ResourceUpdateState, TargetUpdateState, UnknownVariant,
 };
 pub use target::{Target, TargetUpdate};
-pub use timestamp::Timestamp;
+pub use timestamp::{Timestamp, TimestampError};
 pub use uri::ksuid_from_uri;

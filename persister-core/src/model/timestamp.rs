@@ -38,11 +38,11 @@ impl Timestamp {
     /// Parses an RFC 3339 timestamp with 0 to 9 fraction digits.
     ///
     /// # Errors
-    /// A message naming the text when it is not RFC 3339.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// [`TimestampError`], naming the text, when it is not RFC 3339.
+    pub fn parse(text: &str) -> Result<Self, TimestampError> {
         OffsetDateTime::parse(text, &Rfc3339)
             .map(Self)
-            .map_err(|e| format!("invalid RFC 3339 timestamp {text:?}: {e}"))
+            .map_err(|source| TimestampError { text: text.to_owned(), source })
     }
 
     /// Microseconds since the Unix epoch (UTC), for typed timestamp columns.
@@ -56,6 +56,20 @@ impl Timestamp {
     pub fn to_utc(self) -> Self {
         Self(self.0.to_offset(UtcOffset::UTC))
     }
+}
+
+/// A text that is not an RFC 3339 timestamp, from [`Timestamp::parse`].
+///
+/// The text is a timestamp field of a message or of stored JSON, never a property value, so
+/// the error names it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid RFC 3339 timestamp {text:?}: {source}")]
+pub struct TimestampError {
+    /// The text that did not parse.
+    pub text: String,
+    /// Why it did not parse.
+    #[source]
+    pub source: time::error::Parse,
 }
 
 impl Default for Timestamp {

@@ -187,6 +187,14 @@ fn timestamps_trim_fraction_zeros() {
     );
 }
 
+#[test]
+fn an_invalid_timestamp_is_a_typed_error_naming_the_text() {
+    let err = Timestamp::parse("2025-13-40T25:00:00Z").expect_err("not a date");
+    assert_eq!(err.text, "2025-13-40T25:00:00Z");
+    assert!(err.to_string().contains("\"2025-13-40T25:00:00Z\""), "{err}");
+    assert!(std::error::Error::source(&err).is_some(), "the parser's reason is the source");
+}
+
 fn decode_err(json: &str) -> String {
     match decode_command(json.as_bytes()) {
         Err(CodecError::Decode { message, .. }) => message,
