@@ -1,5 +1,8 @@
 //! The reference model: a deliberately naive implementation of the message semantics
 //! (linear scans, whole-command copies, no cache), used only as a test oracle.
+//!
+//! Like the persister, it stores every time it is given in UTC (D8), converting each one
+//! where it is used.
 
 use std::collections::BTreeMap;
 
@@ -106,7 +109,7 @@ impl ReferenceModel {
     }
 
     /// `StoreNewFormaCommand`.
-    pub fn store_new(&mut self, command: FormaCommand) -> Reply {
+    pub fn store_new(&mut self, mut command: FormaCommand) -> Reply {
         let rus = &command.resource_updates;
         for (i, a) in rus.iter().enumerate() {
             if rus[..i]
@@ -120,6 +123,23 @@ impl ReferenceModel {
             return Reply::AlreadyExists;
         }
         let completions = vec![Completion::Pending; rus.len()];
+        // D8: every time given is stored in UTC.
+        command.start_ts = command.start_ts.to_utc();
+        command.modified_ts = command.modified_ts.to_utc();
+        for ru in &mut command.resource_updates {
+            ru.start_ts = ru.start_ts.to_utc();
+            ru.modified_ts = ru.modified_ts.to_utc();
+            let results = std::iter::once(&mut ru.most_recent_progress_result)
+                .chain(ru.progress_result.iter_mut().flatten());
+            for r in results {
+                r.start_ts = r.start_ts.to_utc();
+                r.modified_ts = r.modified_ts.to_utc();
+            }
+        }
+        for t in &mut command.target_updates {
+            t.start_ts = t.start_ts.to_utc();
+            t.modified_ts = t.modified_ts.to_utc();
+        }
         self.commands.insert(command.id.clone(), Entry { command, completions, finalized: false });
         Reply::Ack(Ack::Applied)
     }
@@ -142,13 +162,15 @@ impl ReferenceModel {
                 return Reply::Ack(Ack::Ignored);
             }
             let mut progress = msg.progress.clone();
+            progress.start_ts = progress.start_ts.to_utc();
+            progress.modified_ts = progress.modified_ts.to_utc();
             if let Err(e) = hash_progress(&mut progress, &opaque_names(&ru.resource, &self.fields))
             {
                 return Reply::Other(e.to_string());
             }
             ru.state = msg.resource_state;
-            ru.start_ts = msg.resource_start_ts;
-            ru.modified_ts = msg.resource_modified_ts;
+            ru.start_ts = msg.resource_start_ts.to_utc();
+            ru.modified_ts = msg.resource_modified_ts.to_utc();
             let mut list = ru.progress_result.clone().unwrap_or_default();
             match list.iter().position(|r| r.operation == progress.operation) {
                 Some(i) => list[i] = progress.clone(),
@@ -167,9 +189,9 @@ impl ReferenceModel {
             }
         }
         if c.start_ts.is_zero() {
-            c.start_ts = msg.resource_start_ts;
+            c.start_ts = msg.resource_start_ts.to_utc();
         }
-        c.modified_ts = msg.resource_modified_ts;
+        c.modified_ts = msg.resource_modified_ts.to_utc();
         if c.state == CommandState::NotStarted {
             c.state = CommandState::InProgress;
         }
@@ -194,8 +216,8 @@ impl ReferenceModel {
             return Reply::Other(err.to_string());
         }
         ru.state = msg.final_state;
-        ru.start_ts = msg.resource_start_ts;
-        ru.modified_ts = msg.resource_modified_ts;
+        ru.start_ts = msg.resource_start_ts.to_utc();
+        ru.modified_ts = msg.resource_modified_ts.to_utc();
         if let Some(props) = props {
             ru.resource.properties = if props.is_null() { None } else { Some(props) };
         }
@@ -206,7 +228,7 @@ impl ReferenceModel {
             ru.version = msg.version;
         }
         e.completions[p] = Completion::Completed;
-        e.command.modified_ts = msg.resource_modified_ts;
+        e.command.modified_ts = msg.resource_modified_ts.to_utc();
         e.command.state = overall_state(&e.command);
         let id = msg.command_id;
         self.settle(&id, false)
@@ -221,6 +243,7 @@ impl ReferenceModel {
         ts: Timestamp,
     ) -> Reply {
         let Some(e) = self.commands.get_mut(id) else { return Reply::NotFound };
+        let ts = ts.to_utc();
         for r in refs {
             if let Some(p) = Self::find(&e.command, &r.uri, r.operation) {
                 let ru = &mut e.command.resource_updates[p];
@@ -261,7 +284,9 @@ impl ReferenceModel {
     /// `UpdateTargetStates` (D5).
     pub fn targets(&mut self, id: &str, updates: Vec<TargetUpdate>) -> Reply {
         let Some(e) = self.commands.get_mut(id) else { return Reply::NotFound };
-        for u in updates {
+        for mut u in updates {
+            u.start_ts = u.start_ts.to_utc();
+            u.modified_ts = u.modified_ts.to_utc();
             let existing = e
                 .command
                 .target_updates
@@ -279,7 +304,7 @@ impl ReferenceModel {
 
     /// `FinalizeIncompleteCommand` (D9).
     pub fn finalize_incomplete(&mut self, id: &str) -> Reply {
-        let now = self.now;
+        let now = self.now.to_utc();
         let Some(e) = self.commands.get_mut(id) else { return Reply::NotFound };
         let not_final = e.command.resource_updates.iter().filter(|r| !r.state.is_final()).count();
         if not_final > 0 {

@@ -146,7 +146,10 @@ pub fn command() -> impl Strategy<Value = FormaCommand> {
             FormaCommand {
                 id: String::new(),
                 state: CommandState::NotStarted,
-                start_ts: base_time(),
+                // Given at -08:00: stored in UTC (D8).
+                start_ts: Timestamp::from_datetime(
+                    base_time().datetime().to_offset(time::macros::offset!(-8)),
+                ),
                 modified_ts: base_time(),
                 resource_updates: rus,
                 command: kind,

@@ -10,6 +10,7 @@ mod state;
 mod target;
 mod timestamp;
 mod uri;
+mod utc;
 
 pub use command::{CommandConfig, Description, Forma, FormaCommand};
 pub use fields::UnknownFields;

@@ -7,7 +7,9 @@ use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, m
 /// A timestamp encoded as Go encodes `time.Time`: RFC 3339 with nanoseconds, trailing zeros of
 /// the fraction trimmed, `Z` for UTC. The zero value is `0001-01-01T00:00:00Z`.
 ///
-/// The offset read from JSON is kept, so a value round-trips exactly.
+/// The offset read from JSON is kept, so a stored value round-trips exactly; the persister
+/// converts every timestamp it is given to UTC before storing it (D8), with
+/// [`Message::normalize_utc`](crate::Message::normalize_utc).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timestamp(OffsetDateTime);
 
@@ -53,8 +55,16 @@ impl Timestamp {
     }
 
     /// The same instant in UTC.
+    ///
+    /// An instant whose UTC date falls after year 9999 (`9999-12-31T23:00:00-08:00`) cannot
+    /// be represented in UTC and is returned unchanged.
     pub fn to_utc(self) -> Self {
-        Self(self.0.to_offset(UtcOffset::UTC))
+        Self(self.0.checked_to_offset(UtcOffset::UTC).unwrap_or(self.0))
+    }
+
+    /// True when the offset is UTC, so the value encodes with `Z`.
+    pub fn is_utc(self) -> bool {
+        self.0.offset().is_utc()
     }
 }
 

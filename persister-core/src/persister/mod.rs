@@ -39,7 +39,8 @@ pub struct PersisterConfig {
     pub cache_max_bytes: usize,
     /// Property names hashed even as bare values, per resource type.
     pub opaque_fields: OpaqueFields,
-    /// The current time; [`Timestamp::now`] by default (tests fix it).
+    /// The current time; [`Timestamp::now`] by default (tests fix it). Its readings are
+    /// converted to UTC before they are stored (D8).
     pub clock: Clock,
 }
 

@@ -47,12 +47,12 @@ impl Persister {
                 bulk(codec, config, id, entry, refs, ResourceUpdateState::Failed, *modified_ts)
             }
             Message::MarkCanceled { refs, .. } => {
-                let now = (config.clock)();
+                let now = (config.clock)().to_utc();
                 bulk(codec, config, id, entry, refs, ResourceUpdateState::Canceled, now)
             }
             Message::CancelAll(_) => match cancel_all_refs(entry) {
                 Some(refs) => {
-                    let now = (config.clock)();
+                    let now = (config.clock)().to_utc();
                     bulk(codec, config, id, entry, &refs, ResourceUpdateState::Canceled, now)
                 }
                 None => Ok(WriteSet::ignored()),

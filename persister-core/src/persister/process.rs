@@ -22,9 +22,18 @@ use crate::store::{StoreResult, WriteOp};
 impl Persister {
     /// Handles one message in one store transaction.
     ///
+    /// Every timestamp of the message is converted to UTC first (D8), so what is stored
+    /// encodes with `Z` whatever offset the caller gave.
+    ///
     /// # Errors
     /// As the message's method.
-    pub async fn handle(&mut self, message: Message) -> Result<Reply> {
+    pub async fn handle(&mut self, mut message: Message) -> Result<Reply> {
+        message.normalize_utc();
+        self.handle_utc(message).await
+    }
+
+    /// Handles one message whose timestamps are already UTC.
+    async fn handle_utc(&mut self, message: Message) -> Result<Reply> {
         let span = tracing::debug_span!(
             "persister.message",
             command_id = message.command_id(),
@@ -44,12 +53,13 @@ impl Persister {
     ///
     /// If the commit fails (or a message fails after it began changing its command), nothing
     /// of the batch was written and the messages are handled again one at a time, each in its
-    /// own transaction.
-    pub async fn handle_batch(&mut self, messages: Vec<Message>) -> Vec<Result<Reply>> {
+    /// own transaction. Timestamps are converted to UTC once, as by [`handle`](Self::handle).
+    pub async fn handle_batch(&mut self, mut messages: Vec<Message>) -> Vec<Result<Reply>> {
+        messages.iter_mut().for_each(Message::normalize_utc);
         let mut out = Vec::with_capacity(messages.len());
         if messages.len() < 2 {
             for m in messages {
-                out.push(self.handle(m).await);
+                out.push(self.handle_utc(m).await);
             }
             return out;
         }
@@ -64,7 +74,7 @@ impl Persister {
                 tracing::warn!(%error, "group commit failed; handling one at a time");
                 self.batch_fallbacks += 1;
                 for m in messages {
-                    out.push(self.handle(m).await);
+                    out.push(self.handle_utc(m).await);
                 }
                 out
             }

@@ -232,7 +232,7 @@ pub(super) fn finalize_incomplete(
         return Err(Refusal::Unchanged(Error::NotAllFinal { id: id.to_owned(), not_final }));
     }
     entry.command.state = overall_state(&entry.command);
-    entry.command.modified_ts = (config.clock)();
+    entry.command.modified_ts = (config.clock)().to_utc();
     settle(codec, config, id, entry, Vec::new(), true)
 }
 

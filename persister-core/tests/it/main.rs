@@ -7,3 +7,4 @@ mod cache;
 mod codec;
 mod messages;
 mod support;
+mod utc;

@@ -102,9 +102,13 @@ pub(crate) fn resolve(pick: &Pick, command: &FormaCommand) -> (String, Operation
     }
 }
 
+/// The time of message `step`; every third one is given at `-08:00` (the same instant), which
+/// the persister and the model both store in UTC (D8).
 pub(crate) fn at(step: usize) -> Timestamp {
+    let offset = if step % 3 == 1 { time::macros::offset!(-8) } else { time::UtcOffset::UTC };
     let step = i64::try_from(step).unwrap_or(0);
-    Timestamp::from_datetime(base_time().datetime() + time::Duration::milliseconds(step * 1_001))
+    let t = base_time().datetime() + time::Duration::milliseconds(step * 1_001);
+    Timestamp::from_datetime(t.to_offset(offset))
 }
 
 async fn run_case(
@@ -112,7 +116,8 @@ async fn run_case(
     case: &Case,
     property: Property,
 ) -> Result<(), TestCaseError> {
-    let now = Timestamp::parse("2026-01-01T00:00:00.5Z").unwrap_or_default();
+    // A clock at -08:00: its readings are stored in UTC too (D8).
+    let now = Timestamp::parse("2025-12-31T16:00:00.5-08:00").unwrap_or_default();
     let mut config = PersisterConfig::default().clock(Arc::new(move || now));
     if property == Property::CacheTransparency {
         config = config.cache_max_bytes(1);
@@ -241,6 +246,19 @@ async fn apply(
     }
 }
 
+/// Every timestamp of `command` as it is encoded (with its offset).
+fn encoded_times(command: &FormaCommand) -> Vec<String> {
+    let mut out = vec![command.start_ts, command.modified_ts];
+    for ru in &command.resource_updates {
+        out.extend([ru.start_ts, ru.modified_ts]);
+        let results = std::iter::once(&ru.most_recent_progress_result)
+            .chain(ru.progress_result.iter().flatten());
+        out.extend(results.flat_map(|r| [r.start_ts, r.modified_ts]));
+    }
+    out.extend(command.target_updates.iter().flat_map(|t| [t.start_ts, t.modified_ts]));
+    out.iter().map(ToString::to_string).collect()
+}
+
 async fn compare(
     store: &Arc<DynCommandStore>,
     p: &mut Persister,
@@ -253,6 +271,13 @@ async fn compare(
     match property {
         Property::MatchesModel | Property::CacheTransparency => {
             prop_assert_eq!(loaded.as_ref(), model.load(id), "state after step {}", step);
+            // Equal timestamps denote equal instants; their encodings also compare offsets.
+            prop_assert_eq!(
+                loaded.as_ref().map(encoded_times),
+                model.load(id).map(encoded_times),
+                "timestamps after step {}",
+                step
+            );
         }
         Property::RestartEquivalence => {
             let fresh = Persister::new(store.clone()).load(id).await.ok();
