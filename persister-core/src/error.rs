@@ -135,6 +135,13 @@ pub enum StoreError {
         /// The backend's limit in bytes.
         limit: usize,
     },
+    /// The store was closed with [`CommandStore::close`](crate::CommandStore::close); the
+    /// operation was refused and nothing was written.
+    #[error("the {backend} store is closed")]
+    Closed {
+        /// Which backend (`"sqlite"`, `"postgres"`, ...).
+        backend: &'static str,
+    },
     /// Any other backend failure.
     #[error("{backend} error: {source}")]
     Backend {

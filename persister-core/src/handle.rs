@@ -76,10 +76,17 @@ impl HandleConfig {
 }
 
 enum Envelope {
-    Call { message: Message, reply: oneshot::Sender<Result<Reply>> },
+    Call {
+        message: Message,
+        reply: oneshot::Sender<Result<Reply>>,
+    },
     Recover(oneshot::Sender<Result<Recovery>>),
     Stats(oneshot::Sender<PersisterStats>),
-    Shutdown(oneshot::Sender<()>),
+    /// Drain the mailbox, then close the store too when `close` is set.
+    Shutdown {
+        close: bool,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 /// A cloneable handle to a persister running in its own task.
@@ -97,7 +104,7 @@ impl std::fmt::Debug for Envelope {
             }
             Self::Recover(_) => f.write_str("Recover"),
             Self::Stats(_) => f.write_str("Stats"),
-            Self::Shutdown(_) => f.write_str("Shutdown"),
+            Self::Shutdown { close, .. } => write!(f, "Shutdown(close: {close})"),
         }
     }
 }
@@ -257,14 +264,32 @@ impl PersisterHandle {
     }
 
     /// Stops accepting messages, handles every message already queued, and waits for the
-    /// task to finish.
+    /// task to finish. The store stays open (the caller may share it); see
+    /// [`shutdown_and_close`](Self::shutdown_and_close).
     ///
     /// # Errors
     /// [`Error::Shutdown`] when the task had already stopped.
     pub async fn shutdown(&self) -> Result<()> {
+        self.stop(false).await
+    }
+
+    /// As [`shutdown`](Self::shutdown), then closes the store with
+    /// [`CommandStore::close`](crate::CommandStore::close) and returns once it is closed:
+    /// queued writes have finished and the connections are closed, so a SQLite file can be
+    /// copied or moved. Other holders of the store then get
+    /// [`StoreError::Closed`](crate::StoreError::Closed).
+    ///
+    /// # Errors
+    /// [`Error::Shutdown`] when the task had already stopped (the store is not closed then);
+    /// the store's error when closing it failed.
+    pub async fn shutdown_and_close(&self) -> Result<()> {
+        self.stop(true).await
+    }
+
+    async fn stop(&self, close: bool) -> Result<()> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Envelope::Shutdown(reply)).await.map_err(|_| Error::Shutdown)?;
-        rx.await.map_err(|_| Error::Shutdown)
+        self.tx.send(Envelope::Shutdown { close, reply }).await.map_err(|_| Error::Shutdown)?;
+        rx.await.map_err(|_| Error::Shutdown)?
     }
 }
 
@@ -273,7 +298,7 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
     let tick = config
         .idle_timeout
         .map_or(Duration::from_secs(3600), |idle| (idle / 4).max(Duration::from_millis(10)));
-    let mut shutdown: Option<oneshot::Sender<()>> = None;
+    let mut shutdown: Option<(bool, oneshot::Sender<Result<()>>)> = None;
     let mut calls = Vec::with_capacity(max_batch);
     loop {
         let first = match tokio::time::timeout(tick, rx.recv()).await {
@@ -298,9 +323,9 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
                     flush(&mut persister, &mut calls).await;
                     let _ = reply.send(persister.stats());
                 }
-                Envelope::Shutdown(reply) => {
+                Envelope::Shutdown { close, reply } => {
                     rx.close();
-                    shutdown = Some(reply);
+                    shutdown = Some((close, reply));
                 }
             }
             if calls.len() < max_batch {
@@ -312,8 +337,9 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
             persister.evict_idle(idle);
         }
     }
-    if let Some(reply) = shutdown {
-        let _ = reply.send(());
+    if let Some((close, reply)) = shutdown {
+        let closed = if close { persister.store().close().await } else { Ok(()) };
+        let _ = reply.send(closed.map_err(Error::from));
     }
 }
 

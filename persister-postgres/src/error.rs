@@ -116,6 +116,10 @@ fn classify(error: &sqlx::Error) -> Class {
 
 /// Maps a sqlx error; `command` is the id and the largest value of the command being written.
 fn from_sqlx(source: sqlx::Error, command: Option<(String, (String, usize))>) -> StoreError {
+    if matches!(source, sqlx::Error::PoolClosed) {
+        // Only `PgStore::close` (or whoever shares the pool) closes it.
+        return StoreError::Closed { backend: BACKEND };
+    }
     match (classify(&source), command) {
         (Class::Transient, _) => backend(true, source.into()),
         (Class::UniqueViolation(Some(constraint)), Some((id, _)))
@@ -243,7 +247,9 @@ mod tests {
             (db("40001").in_command("c1", big), StoreError::is_transient),
             (Error::Sql(sqlx::Error::Io(io())), StoreError::is_transient),
             (Error::Sql(sqlx::Error::PoolTimedOut), StoreError::is_transient),
-            (Error::Sql(sqlx::Error::PoolClosed), StoreError::is_transient),
+            (Error::Sql(sqlx::Error::PoolClosed), |e| {
+                matches!(e, StoreError::Closed { backend: "postgres" }) && !e.is_transient()
+            }),
             (Error::Sql(sqlx::Error::WorkerCrashed), StoreError::is_transient),
             (Error::Sql(sqlx::Error::Protocol("x".into())), StoreError::is_transient),
             (Error::Sql(sqlx::Error::Tls("x".into())), StoreError::is_transient),

@@ -56,8 +56,9 @@ impl PgStore {
         &self.pool
     }
 
-    /// Closes the pool: no new operation starts, and this waits until the connections in use
-    /// are returned and every connection is closed. Other clones of the pool are closed too.
+    /// Closes the pool and consumes the store: [`CommandStore::close`], which a store shared
+    /// through an `Arc` (or a persister's handle, with `PersisterHandle::shutdown_and_close`)
+    /// calls through `&self`.
     pub async fn close(self) {
         self.pool.close().await;
     }
@@ -86,6 +87,14 @@ impl PgStore {
 
 #[async_trait]
 impl CommandStore for PgStore {
+    /// Closes the pool: no new operation starts, and this waits until the connections in use
+    /// are returned and every connection is closed. Other clones of the pool are closed too.
+    /// Later operations fail with [`StoreError::Closed`]; a later `close` is a no-op.
+    async fn close(&self) -> StoreResult<()> {
+        self.pool.close().await;
+        Ok(())
+    }
+
     async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
         self.write_batch(vec![WriteOp::Insert(command)]).await
     }

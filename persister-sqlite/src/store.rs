@@ -40,19 +40,15 @@ impl SqliteStore {
         Ok(Self { worker })
     }
 
-    /// Closes the database: waits until every operation already sent has finished and the
-    /// connection is closed (so the WAL is checkpointed and the file can be copied, moved or
-    /// opened elsewhere). Dropping the store closes it too, but without waiting when inside
-    /// an async runtime. A store shared through an `Arc` is closed once it is the last
-    /// reference: `Arc::into_inner(store)`.
+    /// Closes the database and consumes the store: [`CommandStore::close`], which a store
+    /// shared through an `Arc` (or a persister's handle, with
+    /// `PersisterHandle::shutdown_and_close`) calls through `&self`.
+    /// Dropping the store closes it too, but without waiting when inside an async runtime.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] when SQLite cannot close the connection or the worker thread
-    /// has stopped unexpectedly.
+    /// As [`CommandStore::close`].
     pub async fn close(self) -> StoreResult<()> {
-        self.worker.close().await?;
-        tracing::debug!("sqlite store closed");
-        Ok(())
+        CommandStore::close(&self).await
     }
 
     /// Every body, head and resource update data column of every stored command, for tests
@@ -67,6 +63,19 @@ impl SqliteStore {
 
 #[async_trait]
 impl CommandStore for SqliteStore {
+    /// Waits until every operation already sent has finished and the connection is closed
+    /// (so the WAL is checkpointed and the file can be copied, moved or opened elsewhere).
+    /// Later operations fail with [`StoreError::Closed`]; a later `close` is a no-op.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when SQLite cannot close the connection or the worker thread
+    /// has stopped unexpectedly.
+    async fn close(&self) -> StoreResult<()> {
+        self.worker.close().await?;
+        tracing::debug!("sqlite store closed");
+        Ok(())
+    }
+
     async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
         self.worker.call(|reply| Command::Insert { command, reply }).await
     }

@@ -6,7 +6,7 @@
 //! await it. When the [`Worker`] is closed or dropped the channel closes; the thread finishes
 //! the commands already queued, closes the connection and exits.
 
-use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
 use persister_core::{
@@ -16,7 +16,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::config::SqliteConfig;
-use crate::error::Error;
+use crate::error::{BACKEND, Error};
 use crate::{schema, store};
 
 /// Where the worker sends the result of one command.
@@ -43,12 +43,20 @@ pub(crate) enum Command {
     DumpAllText { reply: Reply<Vec<String>> },
 }
 
-/// The handle to the worker thread: the sending end of its channel.
+/// The handle to the worker thread: the sending end of its channel, `None` once closed.
+///
+/// Both are behind mutexes so that a shared store can be closed through `&self`; the locks
+/// are held only to send or take, never across an await.
 #[derive(Debug)]
 pub(crate) struct Worker {
-    sender: Option<mpsc::Sender<Command>>,
+    sender: Mutex<Option<mpsc::Sender<Command>>>,
     /// The thread; it returns the error of closing the connection, if any.
-    thread: Option<JoinHandle<Result<(), Error>>>,
+    thread: Mutex<Option<JoinHandle<Result<(), Error>>>>,
+}
+
+/// Locks `mutex`; what it guards (an `Option` that is only taken) is valid even after a panic.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Worker {
@@ -75,25 +83,31 @@ impl Worker {
             })
             .map_err(Error::Spawn)?;
         ready_rx.await.map_err(|_| Error::WorkerGone)??;
-        Ok(Self { sender: Some(sender), thread: Some(thread) })
+        Ok(Self { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)) })
     }
 
     /// Sends the command built by `command` and waits for its reply.
+    ///
+    /// # Errors
+    /// [`StoreError::Closed`] after [`close`](Self::close), without sending anything.
     pub(crate) async fn call<T>(
         &self,
         command: impl FnOnce(Reply<T>) -> Command,
     ) -> StoreResult<T> {
         let (reply, result) = oneshot::channel();
-        let sender = self.sender.as_ref().ok_or(Error::WorkerGone)?;
-        sender.send(command(reply)).map_err(|_| Error::WorkerGone)?;
+        {
+            let sender = lock(&self.sender);
+            let sender = sender.as_ref().ok_or(StoreError::Closed { backend: BACKEND })?;
+            sender.send(command(reply)).map_err(|_| Error::WorkerGone)?;
+        }
         result.await.map_err(|_| StoreError::from(Error::WorkerGone))?
     }
 
     /// Closes the channel and waits, off the runtime, until the thread has run the commands
-    /// already queued and closed the connection.
-    pub(crate) async fn close(mut self) -> Result<(), Error> {
-        drop(self.sender.take());
-        let Some(thread) = self.thread.take() else {
+    /// already queued and closed the connection. A second call returns at once.
+    pub(crate) async fn close(&self) -> Result<(), Error> {
+        drop(lock(&self.sender).take());
+        let Some(thread) = lock(&self.thread).take() else {
             return Ok(());
         };
         tokio::task::spawn_blocking(move || thread.join())
@@ -111,8 +125,8 @@ impl Drop for Worker {
     /// lock (up to the busy timeout), and blocking a runtime thread for that long would stall
     /// other tasks.
     fn drop(&mut self) {
-        drop(self.sender.take());
-        if let Some(thread) = self.thread.take()
+        drop(lock(&self.sender).take());
+        if let Some(thread) = lock(&self.thread).take()
             && tokio::runtime::Handle::try_current().is_err()
         {
             // A failed close was logged by the thread itself.

@@ -62,6 +62,9 @@ impl FaultyStore {
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl CommandStore for FaultyStore {
+    async fn close(&self) -> StoreResult<()> {
+        self.inner.close().await
+    }
     async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
         self.check("insert")?;
         self.inner.insert(command).await

@@ -70,6 +70,9 @@ impl PendingStore {
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl CommandStore for PendingStore {
+    async fn close(&self) -> StoreResult<()> {
+        self.inner.close().await
+    }
     async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
         self.gate().await;
         let result = self.inner.insert(command).await;

@@ -121,6 +121,11 @@ fn delete(map: &mut Map, id: &str, expected_revision: i64) -> StoreResult<()> {
 
 #[async_trait]
 impl CommandStore for MemoryStore {
+    /// A no-op: the store holds no connection and stays usable.
+    async fn close(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
         insert(&mut self.lock(), command)
     }

@@ -38,8 +38,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///
 /// # Errors and what they promise
 /// - [`StoreError::NotFound`], [`StoreError::AlreadyExists`], [`StoreError::Conflict`],
-///   [`StoreError::DuplicateKey`], [`StoreError::Corrupt`] and [`StoreError::TooLarge`]
-///   returned by a write are found before anything is committed: **nothing was written**.
+///   [`StoreError::DuplicateKey`], [`StoreError::Corrupt`], [`StoreError::TooLarge`] and
+///   [`StoreError::Closed`] returned by a write are found before anything is committed:
+///   **nothing was written**.
 /// - [`StoreError::Backend`] promises nothing about a write. Raised before the commit, it
 ///   wrote nothing; raised while committing (a connection that breaks after `COMMIT` was
 ///   sent, a failed sync), the outcome is unknown: the write may have taken effect. The error
@@ -55,6 +56,20 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// `Arc<DynCommandStore>` and forward every method.
 #[async_trait]
 pub trait CommandStore: Send + Sync + Debug + 'static {
+    /// Closes the store: waits until every operation already started or queued has finished,
+    /// then closes the backend's connections (SQLite checkpoints its WAL, so the file can be
+    /// copied, moved or opened elsewhere once this returns).
+    ///
+    /// Closing is idempotent: a later `close` is a no-op that returns `Ok`. Any other method
+    /// called after `close` fails with [`StoreError::Closed`], which promises that nothing was
+    /// written. A store without connections may make `close` a no-op and stay usable
+    /// ([`MemoryStore`] does). A wrapper forwards `close` to the store it wraps.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend cannot close a connection cleanly (the store
+    /// is closed anyway).
+    async fn close(&self) -> StoreResult<()>;
+
     /// Inserts a new command with its resource updates, at revision 0 (whatever revision
     /// `command` carries).
     ///
@@ -161,6 +176,9 @@ impl<T: CommandStore + ?Sized> CommandStoreExt for T {}
 
 #[async_trait]
 impl<T: CommandStore + ?Sized> CommandStore for Arc<T> {
+    async fn close(&self) -> StoreResult<()> {
+        (**self).close().await
+    }
     async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
         (**self).insert(command).await
     }

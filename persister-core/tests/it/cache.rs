@@ -162,6 +162,9 @@ struct TestStore {
 
 #[async_trait]
 impl CommandStore for TestStore {
+    async fn close(&self) -> StoreResult<()> {
+        self.inner.close().await
+    }
     async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
         self.inner.insert(command).await
     }

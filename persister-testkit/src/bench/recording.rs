@@ -74,6 +74,9 @@ impl RecordingStore {
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl CommandStore for RecordingStore {
+    async fn close(&self) -> StoreResult<()> {
+        self.inner.close().await
+    }
     async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
         self.inner.insert(command.clone()).await?;
         self.record(Write::Insert(command));
@@ -121,6 +124,9 @@ pub(super) struct SinkStore;
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl CommandStore for SinkStore {
+    async fn close(&self) -> StoreResult<()> {
+        Ok(())
+    }
     async fn insert(&self, _command: StoredCommand) -> StoreResult<()> {
         Ok(())
     }

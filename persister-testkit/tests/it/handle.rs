@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use persister_core::{
     Ack, Checkpoint, CommandRow, CommandState, CommandStore, Error, HandleConfig, ListFilter,
-    MemoryStore, Persister, PersisterHandle, ResourceUpdateState, StoreResult, StoredCommand,
-    WriteOp,
+    MemoryStore, Persister, PersisterHandle, ResourceUpdateState, StoreError, StoreResult,
+    StoredCommand, WriteOp,
 };
 use persister_sqlite::{SqliteConfig, SqliteStore};
 use persister_testkit::TempDb;
@@ -71,6 +71,9 @@ struct SlowStore(MemoryStore);
 
 #[async_trait]
 impl CommandStore for SlowStore {
+    async fn close(&self) -> StoreResult<()> {
+        self.0.close().await
+    }
     async fn insert(&self, command: StoredCommand) -> StoreResult<()> {
         self.0.insert(command).await
     }
@@ -165,12 +168,15 @@ fn killed_mid_stream_recovers_and_resumes() {
                 .all(|r| r.state == ResourceUpdateState::Success && !r.version.is_empty())
         );
         assert!(handle.recover().await.expect("recovers").commands.is_empty(), "all finished");
-        handle.shutdown().await.expect("shut down");
-        task.await.expect("task ends");
-        // The README's way to close: the last reference to the store, then close().
-        let store = Arc::into_inner(store).expect("the ended task released the store");
-        store.close().await.expect("closes");
+        // The README's way to close: the handle drains its mailbox, then closes the store.
+        handle.shutdown_and_close().await.expect("shut down and closed");
         assert!(!std::path::Path::new(&format!("{}-wal", path.display())).exists());
+        task.await.expect("task ends");
+        // The store is closed for every holder: later calls are refused, writing nothing,
+        // and closing again is a no-op.
+        let refused = store.load(&id).await.expect_err("closed");
+        assert!(matches!(refused, StoreError::Closed { backend: "sqlite" }), "{refused:?}");
+        CommandStore::close(&*store).await.expect("a second close is a no-op");
     });
 }
 
