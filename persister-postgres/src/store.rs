@@ -51,7 +51,9 @@ impl PgStore {
         Ok(Self { pool })
     }
 
-    /// The connection pool, for callers that run their own statements next to the store.
+    /// The connection pool, for tests that run their own statements next to the store. Only
+    /// with the `testing` feature, which is not a stable API.
+    #[cfg(feature = "testing")]
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
@@ -65,10 +67,11 @@ impl PgStore {
 
     /// Every body, head and resource update data column of every stored command (by command
     /// id, then body, head and rows by position), for tests that scan the stored bytes for
-    /// secrets.
+    /// secrets. Only with the `testing` feature, which is not a stable API.
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the query fails.
+    #[cfg(feature = "testing")]
     pub async fn dump_all_text(&self) -> StoreResult<Vec<String>> {
         let values = sqlx::query_scalar(
             "SELECT value FROM ( \

@@ -52,10 +52,12 @@ impl SqliteStore {
     }
 
     /// Every body, head and resource update data column of every stored command, for tests
-    /// that scan the stored bytes for secrets.
+    /// that scan the stored bytes for secrets. Only with the `testing` feature, which is not
+    /// a stable API.
     ///
     /// # Errors
     /// [`StoreError::Backend`] when SQLite fails.
+    #[cfg(feature = "testing")]
     pub async fn dump_all_text(&self) -> StoreResult<Vec<String>> {
         self.worker.call(|reply| Command::DumpAllText { reply }).await
     }
@@ -333,6 +335,7 @@ pub(crate) fn list_unfinished(conn: &mut Connection) -> Result<Vec<String>, Erro
 
 /// Every body, head and data column, in no particular order; undecodable bytes are replaced
 /// rather than refused, so that a scan sees every row.
+#[cfg(feature = "testing")]
 pub(crate) fn dump_all_text(conn: &mut Connection) -> Result<Vec<String>, Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT body FROM forma_commands UNION ALL SELECT head FROM forma_commands \

@@ -39,7 +39,8 @@ pub(crate) enum Command {
     List { filter: ListFilter, reply: Reply<Vec<CommandRow>> },
     /// [`CommandStore::list_unfinished`](persister_core::CommandStore::list_unfinished).
     ListUnfinished { reply: Reply<Vec<String>> },
-    /// [`SqliteStore::dump_all_text`](crate::SqliteStore::dump_all_text).
+    /// `SqliteStore::dump_all_text` (the `testing` feature).
+    #[cfg(feature = "testing")]
     DumpAllText { reply: Reply<Vec<String>> },
 }
 
@@ -167,6 +168,7 @@ fn execute(conn: &mut Connection, command: Command) {
         Command::Load { id, reply } => respond(reply, store::load(conn, &id)),
         Command::List { filter, reply } => respond(reply, store::list(conn, &filter)),
         Command::ListUnfinished { reply } => respond(reply, store::list_unfinished(conn)),
+        #[cfg(feature = "testing")]
         Command::DumpAllText { reply } => respond(reply, store::dump_all_text(conn)),
     }
 }

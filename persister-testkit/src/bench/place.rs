@@ -223,7 +223,7 @@ async fn pg_store(db: &TestDatabase, durability: Durability) -> Result<PgStore, 
 /// `floor` on `db`: the product's store migrates it, then a plain connection writes.
 async fn pg_floor(db: &TestDatabase, durability: Durability) -> Result<PgFloor, BenchError> {
     let store = db.store().await?;
-    store.pool().close().await;
+    store.close().await;
     Ok(PgFloor::new(connect(db, durability).await?))
 }
 

@@ -164,7 +164,7 @@ async fn postgres_two_stores_on_one_database_fence_stale_writers() {
     let b = Arc::new(db.store().await.unwrap_or_else(|e| panic!("cannot open {db:?}: {e}")));
     stale_progress_is_fenced(a.clone(), b.clone()).await;
     stale_deletion_is_fenced(a.clone(), b.clone()).await;
-    a.pool().close().await;
-    b.pool().close().await;
+    a.close().await.unwrap_or_else(|e| panic!("{e}"));
+    b.close().await.unwrap_or_else(|e| panic!("{e}"));
     db.cleanup().await.unwrap_or_else(|e| panic!("{e}"));
 }
