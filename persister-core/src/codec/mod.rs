@@ -131,8 +131,7 @@ pub(crate) fn encode_sized<T: Serialize + ?Sized>(
 ) -> Result<String, CodecError> {
     let mut buf = Vec::with_capacity(capacity);
     let mut serializer = sonic_rs::Serializer::with_formatter(&mut buf, go_escape::GoFormatter);
-    value
-        .serialize(&mut serializer)
+    raw::with_codec(|| value.serialize(&mut serializer))
         .map_err(|e| CodecError::Encode { what, message: describe(&e) })?;
     String::from_utf8(buf).map_err(|e| CodecError::Encode { what, message: e.to_string() })
 }

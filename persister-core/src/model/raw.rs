@@ -11,6 +11,11 @@ use crate::error::CodecError;
 /// kept as the raw value `null`, as Go does.
 ///
 /// `Debug` prints only the length: raw values may hold secrets.
+///
+/// `Serialize` writes correct JSON with any serializer. The [`codec`](crate::codec) writes
+/// the text byte for byte; another serializer (`serde_json::to_string`, or sonic-rs called
+/// directly) gets the value parsed, with its key order but with numbers as `i64`, `u64` or
+/// `f64` and whitespace dropped, so use the codec where bytes matter.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RawJson(Box<str>);
 

@@ -286,3 +286,22 @@ proptest::proptest! {
         proptest::prop_assert_eq!(encode_command(&back).expect("encodes"), text);
     }
 }
+
+#[test]
+fn any_serializer_writes_the_model_as_the_codec_does() {
+    for fixture in [NEW, OLD, HEAD] {
+        let command = decode_command(fixture.as_bytes()).expect("decodes");
+        let codec: serde_json::Value =
+            serde_json::from_str(&encode_command(&command).expect("encodes")).expect("JSON");
+        let serde_json_text = serde_json::to_string(&command).expect("serde_json writes it");
+        let by_serde_json: serde_json::Value =
+            serde_json::from_str(&serde_json_text).expect("serde_json wrote JSON");
+        assert_eq!(by_serde_json, codec, "serde_json::to_string");
+        let sonic_text = sonic_rs::to_string(&command).expect("sonic-rs writes it");
+        let by_sonic: serde_json::Value =
+            serde_json::from_str(&sonic_text).expect("sonic-rs wrote JSON");
+        assert_eq!(by_sonic, codec, "sonic_rs::to_string outside the codec");
+    }
+    let raw = RawJson::new(r#"{ "b" : [1, 2.5, "x"], "a" : null }"#).expect("valid");
+    assert_eq!(serde_json::to_string(&raw).expect("writes"), r#"{"b":[1,2.5,"x"],"a":null}"#);
+}
