@@ -301,7 +301,15 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
     let mut shutdown: Option<(bool, oneshot::Sender<Result<()>>)> = None;
     let mut calls = Vec::with_capacity(max_batch);
     loop {
-        let first = match tokio::time::timeout(tick, rx.recv()).await {
+        let waited = match rx.try_recv() {
+            Ok(envelope) => Ok(Some(envelope)),
+            Err(_) => {
+                // Nothing queued: the task waits.
+                mailbox_depth(0);
+                tokio::time::timeout(tick, rx.recv()).await
+            }
+        };
+        let first = match waited {
             Ok(Some(envelope)) => envelope,
             Ok(None) => break,
             Err(_) => {
@@ -311,6 +319,8 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
                 continue;
             }
         };
+        // The first message and those still queued behind it.
+        mailbox_depth(rx.len() + 1);
         let mut next = Some(first);
         while let Some(envelope) = next.take() {
             match envelope {
@@ -337,10 +347,18 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
             persister.evict_idle(idle);
         }
     }
+    mailbox_depth(0);
     if let Some((close, reply)) = shutdown {
         let closed = if close { persister.store().close().await } else { Ok(()) };
         let _ = reply.send(closed.map_err(Error::from));
     }
+}
+
+/// Sets the `persister_mailbox_depth` gauge: the messages waiting in the mailbox when the task
+/// took its latest batch (those it took included), or 0 while it waits on an empty mailbox.
+fn mailbox_depth(queued: usize) {
+    metrics::gauge!("persister_mailbox_depth")
+        .set(f64::from(u32::try_from(queued).unwrap_or(u32::MAX)));
 }
 
 /// Handles the queued calls as one batch and replies to each.

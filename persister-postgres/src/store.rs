@@ -58,6 +58,15 @@ impl PgStore {
         &self.pool
     }
 
+    /// Sets the pool gauges: `persister_pool_connections` (open connections, idle or in use)
+    /// and `persister_pool_idle` (idle ones). Called after every write, load and close, so
+    /// the gauges follow the pool as the persister uses it.
+    fn publish_pool(&self) {
+        metrics::gauge!("persister_pool_connections").set(self.pool.size());
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        metrics::gauge!("persister_pool_idle").set(idle);
+    }
+
     /// Closes the pool and consumes the store: [`CommandStore::close`], which a store shared
     /// through an `Arc` (or a persister's handle, with `PersisterHandle::shutdown_and_close`)
     /// calls through `&self`.
@@ -95,6 +104,7 @@ impl CommandStore for PgStore {
     /// Later operations fail with [`StoreError::Closed`]; a later `close` is a no-op.
     async fn close(&self) -> StoreResult<()> {
         self.pool.close().await;
+        self.publish_pool();
         Ok(())
     }
 
@@ -111,11 +121,15 @@ impl CommandStore for PgStore {
     }
 
     async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
-        Ok(write(&self.pool, &ops).await?)
+        let written = write(&self.pool, &ops).await;
+        self.publish_pool();
+        Ok(written?)
     }
 
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
-        Ok(load(&self.pool, id).await?)
+        let loaded = load(&self.pool, id).await;
+        self.publish_pool();
+        Ok(loaded?)
     }
 
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {

@@ -126,6 +126,8 @@ fn a_run_publishes_messages_cache_batch_transaction_and_call_metrics() {
     // The gauges follow the last eviction (x's) and agree with the persister's own counters.
     assert_eq!(gauge("persister_cache_entries"), 1.0);
     assert_eq!(gauge("persister_cache_bytes"), cached.bytes as f64);
+    // Published for every batch; a task that ended leaves nothing queued.
+    assert_eq!(gauge("persister_mailbox_depth"), 0.0);
     assert_eq!(histogram_len("persister_transaction_seconds{op=insert}"), 3);
     assert_eq!(histogram_len("persister_transaction_seconds{op=apply}"), 18 + 21);
     assert_eq!(histogram_len("persister_batch_size"), 20 + 23);
