@@ -166,5 +166,9 @@ async fn postgres_two_stores_on_one_database_fence_stale_writers() {
     stale_deletion_is_fenced(a.clone(), b.clone()).await;
     a.close().await.unwrap_or_else(|e| panic!("{e}"));
     b.close().await.unwrap_or_else(|e| panic!("{e}"));
+    // A closed pool refuses every call with a typed error; closing again is a no-op.
+    let refused = a.load("any").await.expect_err("closed");
+    assert!(matches!(refused, StoreError::Closed { backend: "postgres" }), "{refused:?}");
+    a.close().await.unwrap_or_else(|e| panic!("{e}"));
     db.cleanup().await.unwrap_or_else(|e| panic!("{e}"));
 }
