@@ -123,6 +123,27 @@ pub enum StoreError {
         /// The newest version this build supports.
         supported: i64,
     },
+    /// The database is older than this build, and the store may not migrate it (it was
+    /// opened read-only).
+    #[error(
+        "database schema version {found} is older than this build's ({required}); open it \
+         writable once to migrate it"
+    )]
+    SchemaTooOld {
+        /// The version found in the database (0: no schema at all).
+        found: i64,
+        /// The version this build needs.
+        required: i64,
+    },
+    /// The database holds tables under this crate's names that this crate did not create (a
+    /// formae agent's database, say). Nothing was changed.
+    #[error("table {table} was not created by forma-persister: {detail}")]
+    ForeignSchema {
+        /// The table.
+        table: String,
+        /// What gives it away (a missing schema version, a column that is not ours).
+        detail: String,
+    },
     /// A value is too large for the backend.
     #[error("command {id}: {what} is too large ({size} bytes, limit {limit})")]
     TooLarge {

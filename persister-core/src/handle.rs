@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::messages::{Ack, Message, Reply, ResourceCompletion, ResourceProgress};
 use crate::model::{FormaCommand, ResourceUpdateRef, TargetUpdate, Timestamp};
 use crate::persister::{Persister, PersisterStats, Recovery};
+use crate::retention::Purge;
+use crate::store::{ListFilter, SummaryPage};
 
 /// Settings of a [`PersisterHandle`].
 #[derive(Clone, Debug)]
@@ -31,6 +33,12 @@ pub struct HandleConfig {
     /// Active commands untouched for this long are evicted (and reloaded on demand). Default
     /// none.
     pub idle_timeout: Option<Duration>,
+    /// Final commands whose `ModifiedTs` is older than this are deleted in the background
+    /// (see [`retain_finished_for`](Self::retain_finished_for)). Default none: kept forever.
+    pub retain_finished_for: Option<Duration>,
+    /// Most commands deleted by one background purge step (one short transaction). Default
+    /// 100.
+    pub purge_batch: u32,
 }
 
 impl Default for HandleConfig {
@@ -41,6 +49,8 @@ impl Default for HandleConfig {
             max_batch: 256,
             mailbox: 65_536,
             idle_timeout: None,
+            retain_finished_for: None,
+            purge_batch: 100,
         }
     }
 }
@@ -73,6 +83,29 @@ impl HandleConfig {
         self.idle_timeout = idle;
         self
     }
+
+    /// Sets how long final commands are kept after their last change (`None`: forever).
+    ///
+    /// With a retention set, the task deletes final commands whose `ModifiedTs` is older
+    /// than that, by the persister's clock, through
+    /// [`Persister::purge_finished`]: one step of at most [`purge_batch`](Self::purge_batch)
+    /// commands at a time, between batches of messages or while idle, so a message waits for
+    /// at most one short purge transaction. A step runs when the previous one found a full
+    /// batch (a backlog), else about once a second. Each step is counted in
+    /// `persister_purged_total` and timed in `persister_purge_seconds`; a failed step is
+    /// logged and retried at the next one. Commands that are not final are never deleted.
+    #[must_use]
+    pub fn retain_finished_for(mut self, retain: Option<Duration>) -> Self {
+        self.retain_finished_for = retain;
+        self
+    }
+
+    /// Sets the most commands one purge step deletes (at least 1).
+    #[must_use]
+    pub fn purge_batch(mut self, rows: u32) -> Self {
+        self.purge_batch = rows.max(1);
+        self
+    }
 }
 
 enum Envelope {
@@ -82,6 +115,10 @@ enum Envelope {
     },
     Recover(oneshot::Sender<Result<Recovery>>),
     Stats(oneshot::Sender<PersisterStats>),
+    List {
+        filter: ListFilter,
+        reply: oneshot::Sender<Result<SummaryPage>>,
+    },
     /// Drain the mailbox, then close the store too when `close` is set.
     Shutdown {
         close: bool,
@@ -104,6 +141,7 @@ impl std::fmt::Debug for Envelope {
             }
             Self::Recover(_) => f.write_str("Recover"),
             Self::Stats(_) => f.write_str("Stats"),
+            Self::List { .. } => f.write_str("List"),
             Self::Shutdown { close, .. } => write!(f, "Shutdown(close: {close})"),
         }
     }
@@ -263,6 +301,23 @@ impl PersisterHandle {
         rx.await.map_err(|_| Error::Shutdown)
     }
 
+    /// One page of command summaries; see [`Persister::list`]. It reads the store after the
+    /// messages queued before it are committed, and is subject to the call timeout.
+    ///
+    /// # Errors
+    /// Store errors; [`Error::Timeout`]; [`Error::Shutdown`].
+    pub async fn list(&self, filter: ListFilter) -> Result<SummaryPage> {
+        let (reply, rx) = oneshot::channel();
+        let wait = async {
+            self.tx.send(Envelope::List { filter, reply }).await.map_err(|_| Error::Shutdown)?;
+            rx.await.map_err(|_| Error::Shutdown)?
+        };
+        match tokio::time::timeout(self.call_timeout, wait).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout { after: self.call_timeout }),
+        }
+    }
+
     /// Stops accepting messages, handles every message already queued, and waits for the
     /// task to finish. The store stays open (the caller may share it); see
     /// [`shutdown_and_close`](Self::shutdown_and_close).
@@ -300,13 +355,15 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
         .map_or(Duration::from_secs(3600), |idle| (idle / 4).max(Duration::from_millis(10)));
     let mut shutdown: Option<(bool, oneshot::Sender<Result<()>>)> = None;
     let mut calls = Vec::with_capacity(max_batch);
+    let mut purge = Purge::new(&config);
     loop {
+        let wait = purge.due_in().map_or(tick, |due| due.min(tick));
         let waited = match rx.try_recv() {
             Ok(envelope) => Ok(Some(envelope)),
             Err(_) => {
                 // Nothing queued: the task waits.
                 mailbox_depth(0);
-                tokio::time::timeout(tick, rx.recv()).await
+                tokio::time::timeout(wait, rx.recv()).await
             }
         };
         let first = match waited {
@@ -316,6 +373,7 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
                 if let Some(idle) = config.idle_timeout {
                     persister.evict_idle(idle);
                 }
+                purge.step(&mut persister).await;
                 continue;
             }
         };
@@ -333,6 +391,10 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
                     flush(&mut persister, &mut calls).await;
                     let _ = reply.send(persister.stats());
                 }
+                Envelope::List { filter, reply } => {
+                    flush(&mut persister, &mut calls).await;
+                    let _ = reply.send(persister.list(&filter).await);
+                }
                 Envelope::Shutdown { close, reply } => {
                     rx.close();
                     shutdown = Some((close, reply));
@@ -346,6 +408,7 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
         if let Some(idle) = config.idle_timeout {
             persister.evict_idle(idle);
         }
+        purge.step(&mut persister).await;
     }
     mailbox_depth(0);
     if let Some((close, reply)) = shutdown {

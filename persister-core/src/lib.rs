@@ -49,6 +49,7 @@ mod messages;
 mod model;
 mod overall;
 mod persister;
+mod retention;
 mod store;
 
 pub use cache::CacheStats;
@@ -62,9 +63,10 @@ pub use persister::{
     Clock, CodecStats, Persister, PersisterConfig, PersisterStats, Recovery, RecoveryFailure,
 };
 pub use store::{
-    Checkpoint, CommandRow, CommandStore, CommandStoreExt, Completion, DynCommandStore,
-    FINAL_COMMAND_STATES, HeaderUpdate, ListFilter, MemoryStore, ResourceUpdateRow, StoreResult,
-    StoredCommand, WriteOp, check_unique_keys,
+    Checkpoint, CommandRow, CommandStore, CommandStoreExt, CommandSummary, Completion, Cursor,
+    CursorError, DynCommandStore, FINAL_COMMAND_STATES, HeaderUpdate, ListFilter, MemoryStore,
+    PurgedCommand, ResourceUpdateRow, StoreInfo, StoreResult, StoredCommand, SummaryColumns,
+    SummaryPage, WriteOp, check_unique_keys, exact_key, from_exact_key,
 };
 
 /// Opaque value hashing, exposed for reference models, tests and tools (the SHA-256 digests

@@ -42,6 +42,9 @@ pub struct PgConfig {
     pub acquire_timeout: Duration,
     /// The server-side limit on each statement's run time (`statement_timeout`), if any.
     pub statement_timeout: Option<Duration>,
+    /// Open read-only sessions (`default_transaction_read_only=on`) and never migrate.
+    /// Default off.
+    pub read_only: bool,
 }
 
 impl PgConfig {
@@ -52,6 +55,7 @@ impl PgConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             statement_timeout: None,
+            read_only: false,
         }
     }
 
@@ -76,9 +80,26 @@ impl PgConfig {
         self
     }
 
-    /// The connect options: the URL plus the statement timeout as a startup parameter.
+    /// Opens read-only sessions, or not (the default).
+    ///
+    /// A read-only store runs every session with `default_transaction_read_only=on`, never
+    /// migrates, and refuses a database whose schema is older
+    /// ([`StoreError::SchemaTooOld`](persister_core::StoreError::SchemaTooOld)) or newer than
+    /// this build's; its writes fail with a permanent backend error (SQLSTATE 25006). It
+    /// suits a role with only `SELECT` rights, or a hot standby.
+    #[must_use]
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// The connect options: the URL plus the statement timeout and read-only mode as startup
+    /// parameters.
     pub(crate) fn connect_options(&self) -> Result<PgConnectOptions, sqlx::Error> {
-        let options = PgConnectOptions::from_str(&self.url)?;
+        let mut options = PgConnectOptions::from_str(&self.url)?;
+        if self.read_only {
+            options = options.options([("default_transaction_read_only", "on")]);
+        }
         Ok(match self.statement_timeout {
             // The server reads an integer number of milliseconds; 0 would mean "no limit".
             Some(timeout) => options.options([(
@@ -108,6 +129,7 @@ impl fmt::Debug for PgConfig {
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout", &self.acquire_timeout)
             .field("statement_timeout", &self.statement_timeout)
+            .field("read_only", &self.read_only)
             .finish()
     }
 }
@@ -171,6 +193,11 @@ mod tests {
             .statement_timeout(Duration::from_millis(1500));
         let options = config.connect_options().expect("valid url");
         assert_eq!(options.get_options(), Some("-c statement_timeout=1500"));
+        let read_only = config.read_only(true).connect_options().expect("valid url");
+        assert_eq!(
+            read_only.get_options(),
+            Some("-c default_transaction_read_only=on -c statement_timeout=1500")
+        );
         assert_eq!(
             PgConfig::from_url("postgres://u@localhost/db").max_connections(0).max_connections,
             1

@@ -21,7 +21,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// The header columns, in the order [`read_header`] expects (a macro, for `concat!`).
 macro_rules! header_columns {
     () => {
-        "command_id, command, state, client_id, start_ts, modified_ts, revision, body, head"
+        "command_id, command, state, client_id, start_ts, modified_ts, revision, body, head, \
+         start_ts_ns, modified_ts_ns, stored_bytes"
     };
 }
 
@@ -45,22 +46,122 @@ pub(crate) fn supported_version() -> i64 {
 /// [`StoreError::SchemaTooNew`] when `_sqlx_migrations` holds a version newer than
 /// [`supported_version`]; a backend error when a statement fails.
 pub(crate) async fn migrate(pool: &PgPool) -> Result<(), Error> {
+    let found = schema_version(pool).await?;
+    check_ours(pool, found).await?;
+    // A newer build migrating between the check and the lock is caught by sqlx as a missing
+    // version, which `From<Error> for StoreError` also reports as `SchemaTooNew`.
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Checks, without changing anything, that the database's schema is exactly this build's
+/// (for a read-only store, which never migrates).
+///
+/// # Errors
+/// [`StoreError::SchemaTooNew`], [`StoreError::ForeignSchema`] or
+/// [`StoreError::SchemaTooOld`].
+pub(crate) async fn check_current(pool: &PgPool) -> Result<(), Error> {
+    let found = schema_version(pool).await?;
+    check_ours(pool, found).await?;
+    let required = supported_version();
+    if found < required {
+        return Err(StoreError::SchemaTooOld { found, required }.into());
+    }
+    Ok(())
+}
+
+/// The last migration applied (0 when none is recorded).
+///
+/// # Errors
+/// [`StoreError::SchemaTooNew`] when it is newer than [`supported_version`].
+pub(crate) async fn schema_version(pool: &PgPool) -> Result<i64, Error> {
     let supported = supported_version();
     let has_table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
         .fetch_one(pool)
         .await?;
-    if has_table {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations").fetch_one(pool).await?;
-        if let Some(found) = found
-            && found > supported
-        {
-            return Err(StoreError::SchemaTooNew { found, supported }.into());
+    if !has_table {
+        return Ok(0);
+    }
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations").fetch_one(pool).await?;
+    let found = found.unwrap_or(0);
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported }.into());
+    }
+    Ok(found)
+}
+
+/// The columns of this crate's tables, each with the schema version that added it (the same
+/// table as the SQLite backend's).
+const OUR_COLUMNS: &[(&str, &[(&str, i64)])] = &[
+    (
+        "forma_commands",
+        &[
+            ("command_id", 1),
+            ("command", 1),
+            ("state", 1),
+            ("client_id", 1),
+            ("start_ts", 1),
+            ("modified_ts", 1),
+            ("revision", 1),
+            ("body", 1),
+            ("head", 1),
+            ("start_ts_ns", 2),
+            ("modified_ts_ns", 2),
+            ("stored_bytes", 2),
+        ],
+    ),
+    (
+        "resource_updates",
+        &[
+            ("command_id", 1),
+            ("position", 1),
+            ("ksuid", 1),
+            ("operation", 1),
+            ("state", 1),
+            ("completion", 1),
+            ("data", 1),
+        ],
+    ),
+];
+
+/// Refuses tables under our names (in the current schema) that this crate did not create:
+/// present while no migration is recorded (a formae agent's database records its own in a
+/// goose `db_version` table), or with columns other than those of version `found`.
+///
+/// # Errors
+/// [`StoreError::ForeignSchema`] naming the table.
+async fn check_ours(pool: &PgPool, found: i64) -> Result<(), Error> {
+    for (table, columns) in OUR_COLUMNS {
+        let present: Vec<String> = sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns              WHERE table_schema = current_schema() AND table_name = $1",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await?;
+        let foreign = |detail: String| -> Error {
+            StoreError::ForeignSchema { table: (*table).to_owned(), detail }.into()
+        };
+        if found == 0 {
+            if present.is_empty() {
+                continue;
+            }
+            let goose: bool = sqlx::query_scalar("SELECT to_regclass('db_version') IS NOT NULL")
+                .fetch_one(pool)
+                .await?;
+            let hint =
+                if goose { " and a goose db_version table (a formae database?)" } else { "" };
+            return Err(foreign(format!("no forma-persister migration is recorded{hint}")));
+        }
+        let expected: Vec<&str> =
+            columns.iter().filter(|(_, v)| *v <= found).map(|(name, _)| *name).collect();
+        if let Some(extra) = present.iter().find(|c| !expected.contains(&c.as_str())) {
+            return Err(foreign(format!("column {extra} is not one of ours")));
+        }
+        if let Some(missing) = expected.iter().find(|c| !present.iter().any(|p| p == *c)) {
+            return Err(foreign(format!("column {missing} is missing")));
         }
     }
-    // A newer build migrating between the check and the lock is caught by sqlx as a missing
-    // version, which `From<Error> for StoreError` also reports as `SchemaTooNew`.
-    MIGRATOR.run(pool).await?;
     Ok(())
 }
 
@@ -126,8 +227,11 @@ pub(crate) fn read_header(row: &PgRow) -> Result<CommandRow, Error> {
         state: get(row, 2, &id, "state")?,
         client_id: get(row, 3, &id, "client_id")?,
         start_ts: get::<Micros>(row, 4, &id, "start_ts")?.0,
+        start_ts_ns: nanos(row, 9, &id, "start_ts_ns")?,
         modified_ts: get::<Micros>(row, 5, &id, "modified_ts")?.0,
+        modified_ts_ns: nanos(row, 10, &id, "modified_ts_ns")?,
         revision: get(row, 6, &id, "revision")?,
+        stored_bytes: unsigned(row, 11, &id, "stored_bytes")?,
         body: get(row, 7, &id, "body")?,
         head: get(row, 8, &id, "head")?,
         id,
@@ -152,8 +256,23 @@ pub(crate) fn read_update(row: &PgRow, id: &str) -> Result<ResourceUpdateRow, Er
     })
 }
 
+/// Reads a nanoseconds column (0 to 999).
+pub(crate) fn nanos(row: &PgRow, idx: usize, id: &str, field: &str) -> Result<u16, Error> {
+    let value: i32 = get(row, idx, id, field)?;
+    u16::try_from(value)
+        .ok()
+        .filter(|ns| *ns < 1000)
+        .ok_or_else(|| corrupt(id, field, format!("{value} is not 0 to 999 nanoseconds")))
+}
+
+/// Reads a BIGINT column that holds a count or a size.
+pub(crate) fn unsigned(row: &PgRow, idx: usize, id: &str, field: &str) -> Result<u64, Error> {
+    let value: i64 = get(row, idx, id, field)?;
+    u64::try_from(value).map_err(|_| corrupt(id, field, format!("{value} is negative")))
+}
+
 /// Reads column `idx`; a value of the wrong type or a NULL where none belongs is corrupt.
-fn get<'r, T>(row: &'r PgRow, idx: usize, id: &str, field: &str) -> Result<T, Error>
+pub(crate) fn get<'r, T>(row: &'r PgRow, idx: usize, id: &str, field: &str) -> Result<T, Error>
 where
     T: Decode<'r, Postgres> + Type<Postgres>,
 {
@@ -189,6 +308,6 @@ mod tests {
             let expected = i64::try_from(index + 1).expect("few migrations");
             assert_eq!(migration.version, expected, "{}", migration.description);
         }
-        assert_eq!(supported_version(), 1);
+        assert_eq!(supported_version(), 2);
     }
 }

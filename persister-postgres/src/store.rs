@@ -12,16 +12,16 @@ use async_trait::async_trait;
 #[cfg(doc)]
 use persister_core::StoreError;
 use persister_core::{
-    Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, StoreResult,
-    StoredCommand, WriteOp,
+    Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, PurgedCommand,
+    StoreInfo, StoreResult, StoredCommand, SummaryPage, Timestamp, WriteOp,
 };
 use sqlx::postgres::PgPool;
-use sqlx::{Postgres, QueryBuilder};
 
 use crate::config::PgConfig;
 use crate::error::Error;
 use crate::schema::{self, header_columns, read_header, read_update, update_columns};
 use crate::write::write;
+use crate::{list, retention};
 
 #[doc = include_str!("docs.md")]
 #[derive(Clone, Debug)]
@@ -36,9 +36,18 @@ impl PgStore {
     /// [`StoreError::SchemaTooNew`] when the database was migrated by a newer version of this
     /// crate; a transient [`StoreError::Backend`] when the server cannot be reached within the
     /// acquire timeout; a permanent one when the URL is invalid or a migration fails.
+    ///
+    /// With [`PgConfig::read_only`] it migrates nothing and fails with
+    /// [`StoreError::SchemaTooOld`] when the schema is older than this build's.
+    /// [`StoreError::ForeignSchema`] when the database holds tables under this crate's names
+    /// that it did not create (a formae agent's database); nothing is changed then.
     pub async fn connect(config: PgConfig) -> StoreResult<Self> {
         let options = config.connect_options().map_err(Error::from)?;
         let pool = config.pool_options().connect_with(options).await.map_err(Error::from)?;
+        if config.read_only {
+            schema::check_current(&pool).await?;
+            return Ok(Self { pool });
+        }
         Self::from_pool(pool).await
     }
 
@@ -133,27 +142,7 @@ impl CommandStore for PgStore {
     }
 
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
-        // Only fixed fragments are appended; every value is bound.
-        let mut query = QueryBuilder::<Postgres>::new(concat!(
-            "SELECT ",
-            header_columns!(),
-            " FROM forma_commands WHERE TRUE"
-        ));
-        if let Some(state) = &filter.state {
-            query.push(" AND state = ").push_bind(state);
-        }
-        if let Some(client_id) = &filter.client_id {
-            query.push(" AND client_id = ").push_bind(client_id);
-        }
-        if let Some(command) = &filter.command {
-            query.push(" AND command = ").push_bind(command);
-        }
-        query.push(" ORDER BY start_ts DESC, command_id DESC");
-        if let Some(limit) = filter.limit {
-            query.push(" LIMIT ").push_bind(i64::from(limit));
-        }
-        let rows = query.build().fetch_all(&self.pool).await.map_err(Error::from)?;
-        Ok(rows.iter().map(read_header).collect::<Result<_, _>>()?)
+        Ok(list::list(&self.pool, filter).await?)
     }
 
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
@@ -166,6 +155,31 @@ impl CommandStore for PgStore {
         .await
         .map_err(Error::from)?;
         Ok(ids)
+    }
+
+    async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
+        Ok(list::list_summaries(&self.pool, filter).await?)
+    }
+
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>> {
+        Ok(retention::purge_finished(&self.pool, before, max_rows).await?)
+    }
+
+    /// Does nothing: PostgreSQL's autovacuum makes the space of deleted rows reusable without
+    /// blocking writers, and `VACUUM FULL`, which would give it back to the file system,
+    /// locks the tables for its whole run, so it is left to the operator.
+    async fn reclaim(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// `schema_version` is the last migration recorded in `_sqlx_migrations`;
+    /// `database_bytes` is `pg_database_size(current_database())`.
+    async fn info(&self) -> StoreResult<StoreInfo> {
+        Ok(retention::info(&self.pool).await?)
     }
 }
 

@@ -93,7 +93,10 @@ fn coalesce(ops: &[WriteOp]) -> Vec<Planned<'_>> {
                 let h = &mut merged.header;
                 h.state.clone_from(&c.header.state);
                 h.start_ts = c.header.start_ts;
+                h.start_ts_ns = c.header.start_ts_ns;
                 h.modified_ts = c.header.modified_ts;
+                h.modified_ts_ns = c.header.modified_ts_ns;
+                h.stored_bytes = c.header.stored_bytes;
                 h.head.clone_from(&c.header.head);
                 if c.header.body.is_some() {
                     h.body.clone_from(&c.header.body);
@@ -137,7 +140,8 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Er
 
     sqlx::query(
         "INSERT INTO forma_commands (command_id, command, state, client_id, start_ts, \
-         modified_ts, revision, body, head) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+         modified_ts, revision, body, head, start_ts_ns, modified_ts_ns, stored_bytes) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11)",
     )
     .bind(&h.id)
     .bind(&h.command)
@@ -147,6 +151,9 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Er
     .bind(Micros(h.modified_ts))
     .bind(&h.body)
     .bind(&h.head)
+    .bind(i32::from(h.start_ts_ns))
+    .bind(i32::from(h.modified_ts_ns))
+    .bind(i64::try_from(h.stored_bytes).unwrap_or(i64::MAX))
     .execute(&mut *tx)
     .await?;
     if !rows.is_empty() {
@@ -188,8 +195,8 @@ async fn apply(
 
     let updated = sqlx::query(
         "UPDATE forma_commands SET state = $3, start_ts = $4, modified_ts = $5, head = $6, \
-         body = COALESCE($7, body), revision = revision + $8 \
-         WHERE command_id = $1 AND revision = $2",
+         body = COALESCE($7, body), revision = revision + $8, start_ts_ns = $9, \
+         modified_ts_ns = $10, stored_bytes = $11 WHERE command_id = $1 AND revision = $2",
     )
     .bind(id)
     .bind(checkpoint.expected_revision)
@@ -199,6 +206,9 @@ async fn apply(
     .bind(&h.head)
     .bind(h.body.as_deref())
     .bind(increment)
+    .bind(i32::from(h.start_ts_ns))
+    .bind(i32::from(h.modified_ts_ns))
+    .bind(i64::try_from(h.stored_bytes).unwrap_or(i64::MAX))
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -316,7 +326,10 @@ mod tests {
             header: persister_core::HeaderUpdate {
                 state: format!("s{expected_revision}"),
                 start_ts: expected_revision,
+                start_ts_ns: 0,
                 modified_ts: expected_revision,
+                modified_ts_ns: 0,
+                stored_bytes: 0,
                 head: format!("h{expected_revision}"),
                 body: None,
             },

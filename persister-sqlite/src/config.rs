@@ -34,6 +34,9 @@ pub struct SqliteConfig {
     /// How long a write waits for a lock held by another connection before failing with a
     /// transient error; at most `i32::MAX` milliseconds (longer values are clamped).
     pub busy_timeout: Duration,
+    /// Open the database read-only (`SQLITE_OPEN_READ_ONLY`): nothing is migrated or written,
+    /// and a schema older or newer than this build's is refused. Default off.
+    pub read_only: bool,
 }
 
 /// When a committed write is on disk (SQLite's `synchronous` pragma).
@@ -74,6 +77,19 @@ impl SqliteConfig {
         self
     }
 
+    /// Opens the database read-only, or not (the default).
+    ///
+    /// A read-only store never migrates nor writes: it refuses a database whose schema is
+    /// older ([`StoreError::SchemaTooOld`](persister_core::StoreError::SchemaTooOld)) or newer
+    /// than this build's, and every write fails with a permanent backend error. It can read a
+    /// database in WAL mode while another process writes it, as long as that database's
+    /// `-wal` and `-shm` files can be opened (the writer has it open, or left them).
+    #[must_use]
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
     /// The busy timeout clamped to what SQLite accepts.
     pub(crate) fn effective_busy_timeout(&self) -> Duration {
         self.busy_timeout.min(MAX_BUSY_TIMEOUT)
@@ -82,7 +98,12 @@ impl SqliteConfig {
 
 impl Default for SqliteConfig {
     fn default() -> Self {
-        Self { path: None, durability: Durability::Full, busy_timeout: DEFAULT_BUSY_TIMEOUT }
+        Self {
+            path: None,
+            durability: Durability::Full,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            read_only: false,
+        }
     }
 }
 

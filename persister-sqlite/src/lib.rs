@@ -19,8 +19,11 @@
 //!     state: "InProgress".into(),
 //!     client_id: None,
 //!     start_ts: 1_700_000_000_000_000,
+//!     start_ts_ns: 0,
 //!     modified_ts: 1_700_000_000_000_000,
+//!     modified_ts_ns: 0,
 //!     revision: 0,
+//!     stored_bytes: 4,
 //!     body: "{}".into(),
 //!     head: "{}".into(),
 //! };
@@ -35,6 +38,8 @@
 
 mod config;
 mod error;
+mod list;
+mod retention;
 mod schema;
 mod store;
 mod worker;

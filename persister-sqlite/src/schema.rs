@@ -6,7 +6,7 @@
 
 use persister_core::{CommandRow, Completion, ResourceUpdateRow, StoreError};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, Row, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
 
 use crate::config::SqliteConfig;
 use crate::error::{Error, corrupt};
@@ -22,11 +22,52 @@ struct Migration {
 }
 
 /// Every migration, in order; versions are 1, 2, 3, ... without gaps.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init.sql",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init.sql",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_summaries.sql",
+        sql: include_str!("../migrations/0002_summaries.sql"),
+    },
+];
+
+/// The columns of this crate's tables, each with the schema version that added it: a table
+/// of ours holds exactly the columns of its version.
+const OUR_COLUMNS: &[(&str, &[(&str, i64)])] = &[
+    (
+        "forma_commands",
+        &[
+            ("command_id", 1),
+            ("command", 1),
+            ("state", 1),
+            ("client_id", 1),
+            ("start_ts", 1),
+            ("modified_ts", 1),
+            ("revision", 1),
+            ("body", 1),
+            ("head", 1),
+            ("start_ts_ns", 2),
+            ("modified_ts_ns", 2),
+            ("stored_bytes", 2),
+        ],
+    ),
+    (
+        "resource_updates",
+        &[
+            ("command_id", 1),
+            ("position", 1),
+            ("ksuid", 1),
+            ("operation", 1),
+            ("state", 1),
+            ("completion", 1),
+            ("data", 1),
+        ],
+    ),
+];
 
 /// The newest schema version this build knows.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
@@ -35,14 +76,18 @@ pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 const STATEMENT_CACHE_CAPACITY: usize = 32;
 
 /// The header columns, in the order [`read_header`] expects.
-pub(crate) const HEADER_COLUMNS: &str =
-    "command_id, command, state, client_id, start_ts, modified_ts, revision, body, head";
+pub(crate) const HEADER_COLUMNS: &str = "command_id, command, state, client_id, start_ts, \
+     modified_ts, revision, body, head, start_ts_ns, modified_ts_ns, stored_bytes";
 
 /// The resource update columns, in the order [`read_update`] expects.
 pub(crate) const UPDATE_COLUMNS: &str = "position, ksuid, operation, state, completion, data";
 
-/// Opens the connection described by `config`, sets its pragmas and migrates the schema.
+/// Opens the connection described by `config`, sets its pragmas and migrates the schema; or,
+/// read-only, checks that the schema is exactly this build's.
 pub(crate) fn open(config: &SqliteConfig) -> Result<Connection, Error> {
+    if config.read_only {
+        return open_read_only(config);
+    }
     let mut conn = match &config.path {
         Some(path) => Connection::open(path)?,
         None => Connection::open_in_memory()?,
@@ -50,9 +95,15 @@ pub(crate) fn open(config: &SqliteConfig) -> Result<Connection, Error> {
     conn.busy_timeout(config.effective_busy_timeout())?;
     // Room for every statement of `store.rs`, including the eight shapes of `list`.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-    // Refuse a newer database before the pragmas below change its file; `migrate` checks
-    // again under the write lock.
-    check_version(&conn)?;
+    // Refuse a newer or a foreign database before the pragmas below change its file;
+    // `migrate` checks again under the write lock.
+    let found = check_version(&conn)?;
+    check_ours(&conn, found)?;
+    if found == 0 && !has_tables(&conn)? {
+        // Only possible before the first table is created; an older file keeps its mode
+        // until one `VACUUM` (see `SqliteStore::reclaim`).
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+    }
     if config.path.is_some() {
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
@@ -74,6 +125,7 @@ pub(crate) fn open(config: &SqliteConfig) -> Result<Connection, Error> {
 fn migrate(conn: &mut Connection) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found = check_version(&tx)?;
+    check_ours(&tx, found)?;
     for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
         tracing::info!(migration = migration.name, "applying sqlite migration");
         tx.execute_batch(migration.sql)?;
@@ -95,6 +147,78 @@ fn check_version(conn: &Connection) -> Result<i64, Error> {
     Ok(found)
 }
 
+/// Opens the database read-only (`SQLITE_OPEN_READ_ONLY`): no pragma that writes, no
+/// migration. A WAL database can be read while another connection or process writes it.
+///
+/// # Errors
+/// [`StoreError::SchemaTooNew`], [`StoreError::ForeignSchema`], or
+/// [`StoreError::SchemaTooOld`] when the schema is not exactly this build's.
+fn open_read_only(config: &SqliteConfig) -> Result<Connection, Error> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match &config.path {
+        Some(path) => Connection::open_with_flags(path, flags)?,
+        None => Connection::open_in_memory_with_flags(flags)?,
+    };
+    conn.busy_timeout(config.effective_busy_timeout())?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    let found = check_version(&conn)?;
+    check_ours(&conn, found)?;
+    if found < SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooOld { found, required: SCHEMA_VERSION }.into());
+    }
+    Ok(conn)
+}
+
+/// Refuses tables under our names that this crate did not create: present while the
+/// database has no schema version (a formae agent's database has its own tables and a goose
+/// `db_version` table, and `user_version` 0), or with columns other than those of version
+/// `found`.
+///
+/// # Errors
+/// [`StoreError::ForeignSchema`] naming the table.
+fn check_ours(conn: &Connection, found: i64) -> Result<(), Error> {
+    for (table, columns) in OUR_COLUMNS {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+        let present: Vec<String> =
+            stmt.query_map([table], |row| row.get(0))?.collect::<Result<_, _>>()?;
+        let foreign = |detail: String| -> Error {
+            StoreError::ForeignSchema { table: (*table).to_owned(), detail }.into()
+        };
+        if found == 0 {
+            if present.is_empty() {
+                continue;
+            }
+            let goose: bool = conn
+                .prepare(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'db_version'",
+                )?
+                .exists([])?;
+            let hint =
+                if goose { " and a goose db_version table (a formae database?)" } else { "" };
+            return Err(foreign(format!("the database has no schema version{hint}")));
+        }
+        let expected: Vec<&str> =
+            columns.iter().filter(|(_, v)| *v <= found).map(|(name, _)| *name).collect();
+        if let Some(extra) = present.iter().find(|c| !expected.contains(&c.as_str())) {
+            return Err(foreign(format!("column {extra} is not one of ours")));
+        }
+        if let Some(missing) = expected.iter().find(|c| !present.iter().any(|p| p == *c)) {
+            return Err(foreign(format!("column {missing} is missing")));
+        }
+    }
+    Ok(())
+}
+
+/// True when the database holds any table.
+fn has_tables(conn: &Connection) -> Result<bool, Error> {
+    Ok(conn.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table'")?.exists([])?)
+}
+
+/// The database's schema version (`user_version`), unchecked.
+pub(crate) fn user_version(conn: &Connection) -> Result<i64, Error> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
 /// Reads a header row selected with [`HEADER_COLUMNS`].
 pub(crate) fn read_header(row: &Row<'_>) -> Result<CommandRow, Error> {
     let id = match row.get_ref(0)? {
@@ -108,8 +232,11 @@ pub(crate) fn read_header(row: &Row<'_>) -> Result<CommandRow, Error> {
         state: text(row, 2, &id, "state")?,
         client_id: optional_text(row, 3, &id, "client_id")?,
         start_ts: integer(row, 4, &id, "start_ts")?,
+        start_ts_ns: nanos(row, 9, &id, "start_ts_ns")?,
         modified_ts: integer(row, 5, &id, "modified_ts")?,
+        modified_ts_ns: nanos(row, 10, &id, "modified_ts_ns")?,
         revision: integer(row, 6, &id, "revision")?,
+        stored_bytes: unsigned(row, 11, &id, "stored_bytes")?,
         body: text(row, 7, &id, "body")?,
         head: text(row, 8, &id, "head")?,
         id,
@@ -139,7 +266,7 @@ pub(crate) fn text(row: &Row<'_>, idx: usize, id: &str, field: &str) -> Result<S
     optional_text(row, idx, id, field)?.ok_or_else(|| corrupt(id, field, "unexpected NULL"))
 }
 
-fn optional_text(
+pub(crate) fn optional_text(
     row: &Row<'_>,
     idx: usize,
     id: &str,
@@ -154,7 +281,22 @@ fn optional_text(
     }
 }
 
-fn integer(row: &Row<'_>, idx: usize, id: &str, field: &str) -> Result<i64, Error> {
+/// Reads a nanoseconds column (0 to 999).
+pub(crate) fn nanos(row: &Row<'_>, idx: usize, id: &str, field: &str) -> Result<u16, Error> {
+    let value = integer(row, idx, id, field)?;
+    u16::try_from(value)
+        .ok()
+        .filter(|ns| *ns < 1000)
+        .ok_or_else(|| corrupt(id, field, format!("{value} is not 0 to 999 nanoseconds")))
+}
+
+/// Reads a column that holds a count or a size.
+pub(crate) fn unsigned(row: &Row<'_>, idx: usize, id: &str, field: &str) -> Result<u64, Error> {
+    let value = integer(row, idx, id, field)?;
+    u64::try_from(value).map_err(|_| corrupt(id, field, format!("{value} is negative")))
+}
+
+pub(crate) fn integer(row: &Row<'_>, idx: usize, id: &str, field: &str) -> Result<i64, Error> {
     match row.get_ref(idx)? {
         ValueRef::Integer(value) => Ok(value),
         other => {

@@ -10,10 +10,10 @@
 
 use async_trait::async_trait;
 use persister_core::{
-    Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, StoreError,
-    StoreResult, StoredCommand, WriteOp, check_unique_keys,
+    Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, PurgedCommand,
+    StoreError, StoreInfo, StoreResult, StoredCommand, SummaryPage, Timestamp, WriteOp,
+    check_unique_keys,
 };
-use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::config::SqliteConfig;
@@ -108,6 +108,36 @@ impl CommandStore for SqliteStore {
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
         self.worker.call(|reply| Command::ListUnfinished { reply }).await
     }
+
+    async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
+        let filter = filter.clone();
+        self.worker.call(|reply| Command::ListSummaries { filter, reply }).await
+    }
+
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>> {
+        self.worker.call(|reply| Command::PurgeFinished { before, max_rows, reply }).await
+    }
+
+    /// Runs `PRAGMA incremental_vacuum`, which gives the free pages back to the file system,
+    /// then `PRAGMA wal_checkpoint(TRUNCATE)`, which empties the WAL. The vacuum does
+    /// something only in a database created with `auto_vacuum = INCREMENTAL`, which this
+    /// crate sets on every database it creates; a file created by an earlier build needs one
+    /// `VACUUM` after `PRAGMA auto_vacuum = INCREMENTAL` to switch (it rewrites the whole
+    /// file and blocks writers while it runs). The checkpoint waits for readers in other
+    /// processes up to the busy timeout.
+    async fn reclaim(&self) -> StoreResult<()> {
+        self.worker.call(|reply| Command::Reclaim { reply }).await
+    }
+
+    /// `schema_version` is `user_version`; `database_bytes` is `page_count * page_size`
+    /// plus the size of the `-wal` file.
+    async fn info(&self) -> StoreResult<StoreInfo> {
+        self.worker.call(|reply| Command::Info { reply }).await
+    }
 }
 
 /// Inserts a command at revision 0 with its resource updates.
@@ -139,7 +169,8 @@ fn insert_rows(tx: &Connection, command: &StoredCommand) -> Result<(), Error> {
     check_unique_keys(&h.id, &command.resource_updates)?;
     tx.prepare_cached(
         "INSERT INTO forma_commands (command_id, command, state, client_id, start_ts, \
-         modified_ts, revision, body, head) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
+         modified_ts, revision, body, head, start_ts_ns, modified_ts_ns, stored_bytes) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         h.id,
@@ -149,7 +180,10 @@ fn insert_rows(tx: &Connection, command: &StoredCommand) -> Result<(), Error> {
         h.start_ts,
         h.modified_ts,
         h.body,
-        h.head
+        h.head,
+        h.start_ts_ns,
+        h.modified_ts_ns,
+        size(h.stored_bytes),
     ])?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
@@ -198,10 +232,21 @@ fn apply_rows(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
     let changed = tx
         .prepare_cached(
             "UPDATE forma_commands SET state = ?1, start_ts = ?2, modified_ts = ?3, head = ?4, \
-             body = COALESCE(?5, body), revision = revision + 1 \
-             WHERE command_id = ?6 AND revision = ?7",
+             body = COALESCE(?5, body), revision = revision + 1, start_ts_ns = ?8, \
+             modified_ts_ns = ?9, stored_bytes = ?10 WHERE command_id = ?6 AND revision = ?7",
         )?
-        .execute(params![h.state, h.start_ts, h.modified_ts, h.head, h.body, id, expected])?;
+        .execute(params![
+            h.state,
+            h.start_ts,
+            h.modified_ts,
+            h.head,
+            h.body,
+            id,
+            expected,
+            h.start_ts_ns,
+            h.modified_ts_ns,
+            size(h.stored_bytes),
+        ])?;
     if changed == 0 {
         return Err(missing_or_conflict(tx, id, expected)?.into());
     }
@@ -289,36 +334,6 @@ pub(crate) fn load(conn: &mut Connection, id: &str) -> Result<Option<StoredComma
     Ok(Some(StoredCommand { header, resource_updates }))
 }
 
-/// Lists the headers that pass `filter`, most recent first.
-pub(crate) fn list(conn: &mut Connection, filter: &ListFilter) -> Result<Vec<CommandRow>, Error> {
-    // The column names below are literals; only the values come from the filter, as parameters.
-    let conditions = [
-        ("state", filter.state.as_ref()),
-        ("client_id", filter.client_id.as_ref()),
-        ("command", filter.command.as_ref()),
-    ];
-    let mut sql = format!("SELECT {HEADER_COLUMNS} FROM forma_commands");
-    let mut values: Vec<&dyn ToSql> = Vec::new();
-    for (column, value) in conditions {
-        if let Some(value) = value {
-            values.push(value);
-            let keyword = if values.len() == 1 { "WHERE" } else { "AND" };
-            sql.push_str(&format!(" {keyword} {column} = ?{}", values.len()));
-        }
-    }
-    // A negative limit means no limit in SQLite.
-    let limit = filter.limit.map_or(-1, i64::from);
-    values.push(&limit);
-    sql.push_str(&format!(" ORDER BY start_ts DESC, command_id DESC LIMIT ?{}", values.len()));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(values.as_slice())?;
-    let mut headers = Vec::new();
-    while let Some(row) = rows.next()? {
-        headers.push(read_header(row)?);
-    }
-    Ok(headers)
-}
-
 /// Lists the ids of commands not in a final state, oldest first.
 pub(crate) fn list_unfinished(conn: &mut Connection) -> Result<Vec<String>, Error> {
     let mut stmt = conn.prepare_cached(
@@ -349,6 +364,11 @@ pub(crate) fn dump_all_text(conn: &mut Connection) -> Result<Vec<String>, Error>
         }
     }
     Ok(texts)
+}
+
+/// A size as SQLite stores it (an INTEGER is an i64; sizes past it saturate).
+fn size(bytes: u64) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
 /// The error for a conditional write that changed nothing: the command is missing, or its

@@ -10,14 +10,15 @@ use std::sync::{Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
 use persister_core::{
-    Checkpoint, CommandRow, ListFilter, StoreError, StoreResult, StoredCommand, WriteOp,
+    Checkpoint, CommandRow, ListFilter, PurgedCommand, StoreError, StoreInfo, StoreResult,
+    StoredCommand, SummaryPage, Timestamp, WriteOp,
 };
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::config::SqliteConfig;
 use crate::error::{BACKEND, Error};
-use crate::{schema, store};
+use crate::{list, retention, schema, store};
 
 /// Where the worker sends the result of one command.
 pub(crate) type Reply<T> = oneshot::Sender<StoreResult<T>>;
@@ -39,6 +40,14 @@ pub(crate) enum Command {
     List { filter: ListFilter, reply: Reply<Vec<CommandRow>> },
     /// [`CommandStore::list_unfinished`](persister_core::CommandStore::list_unfinished).
     ListUnfinished { reply: Reply<Vec<String>> },
+    /// [`CommandStore::list_summaries`](persister_core::CommandStore::list_summaries).
+    ListSummaries { filter: ListFilter, reply: Reply<SummaryPage> },
+    /// [`CommandStore::purge_finished`](persister_core::CommandStore::purge_finished).
+    PurgeFinished { before: Timestamp, max_rows: u32, reply: Reply<Vec<PurgedCommand>> },
+    /// [`CommandStore::reclaim`](persister_core::CommandStore::reclaim).
+    Reclaim { reply: Reply<()> },
+    /// [`CommandStore::info`](persister_core::CommandStore::info).
+    Info { reply: Reply<StoreInfo> },
     /// `SqliteStore::dump_all_text` (the `testing` feature).
     #[cfg(feature = "testing")]
     DumpAllText { reply: Reply<Vec<String>> },
@@ -166,8 +175,16 @@ fn execute(conn: &mut Connection, command: Command) {
         }
         Command::WriteBatch { ops, reply } => respond(reply, store::write_batch(conn, ops)),
         Command::Load { id, reply } => respond(reply, store::load(conn, &id)),
-        Command::List { filter, reply } => respond(reply, store::list(conn, &filter)),
+        Command::List { filter, reply } => respond(reply, list::list(conn, &filter)),
         Command::ListUnfinished { reply } => respond(reply, store::list_unfinished(conn)),
+        Command::ListSummaries { filter, reply } => {
+            respond(reply, list::list_summaries(conn, &filter));
+        }
+        Command::PurgeFinished { before, max_rows, reply } => {
+            respond(reply, retention::purge_finished(conn, before, max_rows));
+        }
+        Command::Reclaim { reply } => respond(reply, retention::reclaim(conn)),
+        Command::Info { reply } => respond(reply, retention::info(conn)),
         #[cfg(feature = "testing")]
         Command::DumpAllText { reply } => respond(reply, store::dump_all_text(conn)),
     }

@@ -8,8 +8,10 @@ use persister_core::{
     Checkpoint, CommandRow, CommandStore, DynCommandStore, ListFilter, StoreError, StoreResult,
     StoredCommand, WriteOp,
 };
+use persister_core::{PurgedCommand, StoreInfo, SummaryPage, Timestamp};
 
-/// Fails the k-th write (`insert`, `apply`, `delete` or `write_batch`, counted from 1) with a
+/// Fails the k-th write (`insert`, `apply`, `delete`, `write_batch` or `purge_finished`,
+/// counted from 1) with a
 /// backend error (transient unless told otherwise), without forwarding it; every other call
 /// is forwarded unchanged.
 #[derive(Debug)]
@@ -89,5 +91,22 @@ impl CommandStore for FaultyStore {
     }
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
         self.inner.list_unfinished().await
+    }
+    async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
+        self.inner.list_summaries(filter).await
+    }
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>> {
+        self.check("purge_finished")?;
+        self.inner.purge_finished(before, max_rows).await
+    }
+    async fn reclaim(&self) -> StoreResult<()> {
+        self.inner.reclaim().await
+    }
+    async fn info(&self) -> StoreResult<StoreInfo> {
+        self.inner.info().await
     }
 }

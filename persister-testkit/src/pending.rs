@@ -9,6 +9,7 @@ use persister_core::{
     Checkpoint, CommandRow, CommandStore, DynCommandStore, ListFilter, StoreResult, StoredCommand,
     WriteOp,
 };
+use persister_core::{PurgedCommand, StoreInfo, SummaryPage, Timestamp};
 use tokio::sync::Notify;
 
 /// Forwards every call to an inner store, passing a *gate* before and after it. At a gate the
@@ -112,6 +113,38 @@ impl CommandStore for PendingStore {
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
         self.gate().await;
         let result = self.inner.list_unfinished().await;
+        self.gate().await;
+        result
+    }
+
+    async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
+        self.gate().await;
+        let result = self.inner.list_summaries(filter).await;
+        self.gate().await;
+        result
+    }
+
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>> {
+        self.gate().await;
+        let result = self.inner.purge_finished(before, max_rows).await;
+        self.gate().await;
+        result
+    }
+
+    async fn reclaim(&self) -> StoreResult<()> {
+        self.gate().await;
+        let result = self.inner.reclaim().await;
+        self.gate().await;
+        result
+    }
+
+    async fn info(&self) -> StoreResult<StoreInfo> {
+        self.gate().await;
+        let result = self.inner.info().await;
         self.gate().await;
         result
     }

@@ -150,16 +150,6 @@ impl Cache {
         self.entries.contains_key(id)
     }
 
-    /// The entry of `id`, marking it used (for reading: entries are not changed in place).
-    pub(crate) fn get(&mut self, id: &str) -> Option<&Entry> {
-        self.clock += 1;
-        let clock = self.clock;
-        let entry = self.entries.get_mut(id)?;
-        entry.last_used = clock;
-        entry.last_touch = Instant::now();
-        Some(entry)
-    }
-
     /// Takes the entry of `id` out of the cache, for a message to change it; it is not an
     /// eviction. Whoever takes an entry puts it back with [`insert`](Self::insert) once the
     /// change is durable, or drops it (the next message reloads the stored state).

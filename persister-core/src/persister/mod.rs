@@ -20,12 +20,15 @@ use std::time::Instant;
 pub use recovery::{Recovery, RecoveryFailure};
 pub use stored::CodecStats;
 
+use crate::cache::Eviction;
 use crate::cache::{Cache, CacheStats};
 use crate::error::{Result, StoreError};
 use crate::finalize::OpaqueFields;
 use crate::messages::{Message, Reply};
 use crate::model::{FormaCommand, Timestamp};
-use crate::store::{DynCommandStore, ListFilter, StoreResult};
+#[cfg(doc)]
+use crate::store::CommandStore;
+use crate::store::{DynCommandStore, ListFilter, PurgedCommand, StoreResult, SummaryPage};
 
 /// The source of "now" (UTC) for cancellations and finalize-incomplete.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -176,24 +179,39 @@ impl Persister {
         }
     }
 
-    /// Lists commands matching `filter`, most recent first, as owned snapshots.
+    /// Lists one page of summaries of the commands matching `filter`, most recent exact
+    /// `StartTs` first, in one store query ([`CommandStore::list_summaries`]); a caller that
+    /// needs a whole command [`load`](Self::load)s it by id.
+    ///
+    /// The cache is not consulted: it never holds a state the store does not.
     ///
     /// # Errors
     /// Store and corruption errors.
-    pub async fn list(&mut self, filter: &ListFilter) -> Result<Vec<FormaCommand>> {
-        let rows = self.store.list(filter).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            if let Some(entry) = self.cache.get(&row.id) {
-                out.push(entry.command.clone());
-                continue;
-            }
-            // A command deleted between the two reads is no longer there to list.
-            if let Some(stored) = self.store.load(&row.id).await? {
-                out.push(self.codec.entry(stored)?.command);
-            }
+    pub async fn list(&mut self, filter: &ListFilter) -> Result<SummaryPage> {
+        Ok(self.store.list_summaries(filter).await?)
+    }
+
+    /// Deletes at most `max_rows` final commands whose `ModifiedTs` is before `before`, oldest
+    /// first, in one store transaction ([`CommandStore::purge_finished`]), and evicts any of
+    /// them that is cached (a final command still waiting for completions can be).
+    ///
+    /// # Errors
+    /// Store errors; nothing is evicted then.
+    pub async fn purge_finished(
+        &mut self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> Result<Vec<PurgedCommand>> {
+        let purged = transaction("purge", self.store.purge_finished(before, max_rows)).await?;
+        for p in &purged {
+            self.cache.evict(&p.id, Eviction::Deleted);
         }
-        Ok(out)
+        Ok(purged)
+    }
+
+    /// The current time by the configured clock, in UTC.
+    pub(crate) fn now(&self) -> Timestamp {
+        (self.config.clock)().to_utc()
     }
 
     /// Ids of the commands not in a final state, oldest first (for recovery, D9).

@@ -4,7 +4,9 @@ use crate::cache::{Entry, ResourceIndex};
 use crate::codec;
 use crate::error::{CodecError, StoreError};
 use crate::model::{FormaCommand, ResourceUpdate};
-use crate::store::{CommandRow, Completion, HeaderUpdate, ResourceUpdateRow, StoredCommand};
+use crate::store::{
+    CommandRow, Completion, HeaderUpdate, ResourceUpdateRow, StoredCommand, exact_key,
+};
 
 /// Counts of the JSON work the persister did, for tests and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,10 +47,16 @@ impl CodecStats {
         } else {
             None
         };
+        let (start_ts, start_ts_ns) = exact_key(command.start_ts);
+        let (modified_ts, modified_ts_ns) = exact_key(command.modified_ts);
         Ok(HeaderUpdate {
             state: command.state.as_str().to_owned(),
-            start_ts: command.start_ts.unix_micros(),
-            modified_ts: command.modified_ts.unix_micros(),
+            start_ts,
+            start_ts_ns,
+            modified_ts,
+            modified_ts_ns,
+            // The caller sets the command's total once it knows every part's size.
+            stored_bytes: 0,
             head,
             body,
         })
@@ -87,8 +95,11 @@ impl CodecStats {
             state: h.state,
             client_id: Some(command.client_id.clone()),
             start_ts: h.start_ts,
+            start_ts_ns: h.start_ts_ns,
             modified_ts: h.modified_ts,
+            modified_ts_ns: h.modified_ts_ns,
             revision: 0,
+            stored_bytes: 0,
             body: h.body.unwrap_or_default(),
             head: h.head,
         };
@@ -97,7 +108,10 @@ impl CodecStats {
             .iter()
             .enumerate()
             .map(|(i, ru)| self.row(i, ru, Completion::Pending, 0))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<ResourceUpdateRow>, _>>()?;
+        let mut header = header;
+        let rows: usize = resource_updates.iter().map(|r| r.data.len()).sum();
+        header.stored_bytes = (header.body.len() + header.head.len() + rows) as u64;
         Ok(StoredCommand { header, resource_updates })
     }
 

@@ -81,7 +81,7 @@ pub(super) fn checkpoint(
     rows: &[usize],
     body: bool,
 ) -> Result<WriteOp, CodecError> {
-    let header = codec.header_update(&entry.command, body)?;
+    let mut header = codec.header_update(&entry.command, body)?;
     let mut resource_updates = Vec::with_capacity(rows.len());
     for &p in rows {
         if let Some(ru) = entry.command.resource_updates.get(p) {
@@ -93,6 +93,7 @@ pub(super) fn checkpoint(
         .filter_map(|r| usize::try_from(r.position).ok().map(|p| (p, r.data.len())))
         .collect();
     entry.set_sizes(header.head.len(), header.body.as_ref().map(String::len), &sizes);
+    header.stored_bytes = entry.bytes() as u64;
     let checkpoint = Checkpoint {
         command_id: id.to_owned(),
         expected_revision: entry.revision,

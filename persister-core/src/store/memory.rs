@@ -6,10 +6,12 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, StoreResult,
-    StoredCommand, WriteOp, check_unique_keys,
+    Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, PurgedCommand,
+    StoreInfo, StoreResult, StoredCommand, SummaryColumns, SummaryPage, WriteOp, check_unique_keys,
+    exact_key,
 };
 use crate::error::StoreError;
+use crate::model::Timestamp;
 
 type Map = BTreeMap<String, StoredCommand>;
 
@@ -91,7 +93,10 @@ fn apply(map: &mut Map, checkpoint: Checkpoint) -> StoreResult<()> {
     let header = &mut current.header;
     header.state = h.state;
     header.start_ts = h.start_ts;
+    header.start_ts_ns = h.start_ts_ns;
     header.modified_ts = h.modified_ts;
+    header.modified_ts_ns = h.modified_ts_ns;
+    header.stored_bytes = h.stored_bytes;
     header.head = h.head;
     if let Some(body) = h.body {
         header.body = body;
@@ -186,8 +191,7 @@ impl CommandStore for MemoryStore {
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
         let map = self.lock();
         let mut rows: Vec<CommandRow> =
-            map.values().map(|c| &c.header).filter(|h| filter.matches(h)).cloned().collect();
-        rows.sort_by(|a, b| b.start_ts.cmp(&a.start_ts).then_with(|| b.id.cmp(&a.id)));
+            listed(&map, filter).into_iter().map(|c| c.header.clone()).collect();
         if let Some(limit) = filter.limit {
             rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         }
@@ -204,4 +208,90 @@ impl CommandStore for MemoryStore {
         rows.sort_by(|a, b| a.start_ts.cmp(&b.start_ts).then_with(|| a.id.cmp(&b.id)));
         Ok(rows.into_iter().map(|h| h.id.clone()).collect())
     }
+
+    async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
+        let map = self.lock();
+        let mut commands = listed(&map, filter);
+        let limit = filter.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+        let more = limit.is_some_and(|l| commands.len() > l);
+        if let Some(limit) = limit {
+            commands.truncate(limit);
+        }
+        let summaries = commands
+            .into_iter()
+            .map(|c| {
+                let h = &c.header;
+                let mut by_state: BTreeMap<&str, u64> = BTreeMap::new();
+                for ru in &c.resource_updates {
+                    *by_state.entry(&ru.state).or_insert(0) += 1;
+                }
+                SummaryColumns {
+                    id: h.id.clone(),
+                    command: h.command.clone(),
+                    state: h.state.clone(),
+                    client_id: h.client_id.clone(),
+                    start_ts: h.start_ts,
+                    start_ts_ns: h.start_ts_ns,
+                    modified_ts: h.modified_ts,
+                    modified_ts_ns: h.modified_ts_ns,
+                    stored_bytes: h.stored_bytes,
+                    by_state: by_state.into_iter().map(|(s, n)| (s.to_owned(), n)).collect(),
+                }
+                .summary()
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let next = if more { summaries.last().map(|s| s.cursor()) } else { None };
+        Ok(SummaryPage { summaries, next })
+    }
+
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>> {
+        let mut map = self.lock();
+        let before = exact_key(before);
+        let mut old: Vec<&CommandRow> = map
+            .values()
+            .map(|c| &c.header)
+            .filter(|h| FINAL_COMMAND_STATES.contains(&h.state.as_str()))
+            .filter(|h| (h.modified_ts, h.modified_ts_ns) < before)
+            .collect();
+        old.sort_by(|a, b| {
+            (a.modified_ts, a.modified_ts_ns, &a.id).cmp(&(b.modified_ts, b.modified_ts_ns, &b.id))
+        });
+        old.truncate(usize::try_from(max_rows).unwrap_or(usize::MAX));
+        // Everything is read and checked before anything is removed.
+        let purged = old
+            .into_iter()
+            .map(|h| {
+                let modified = (h.modified_ts, h.modified_ts_ns);
+                PurgedCommand::from_columns(h.id.clone(), &h.state, modified, h.stored_bytes)
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        for p in &purged {
+            map.remove(&p.id);
+        }
+        Ok(purged)
+    }
+
+    async fn reclaim(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn info(&self) -> StoreResult<StoreInfo> {
+        Ok(StoreInfo { backend: "memory", schema_version: 0, database_bytes: None })
+    }
+}
+
+/// The commands passing `filter` (limit aside), in the listing order: exact `StartTs`
+/// descending, then id descending.
+fn listed<'a>(map: &'a Map, filter: &ListFilter) -> Vec<&'a StoredCommand> {
+    let mut commands: Vec<&StoredCommand> =
+        map.values().filter(|c| filter.matches(&c.header)).collect();
+    commands.sort_by(|a, b| {
+        let (a, b) = (&a.header, &b.header);
+        (b.start_ts, b.start_ts_ns, &b.id).cmp(&(a.start_ts, a.start_ts_ns, &a.id))
+    });
+    commands
 }

@@ -5,6 +5,7 @@
 mod keys;
 mod memory;
 mod rows;
+mod summary;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -18,8 +19,13 @@ pub use rows::{
     Checkpoint, CommandRow, Completion, FINAL_COMMAND_STATES, HeaderUpdate, ListFilter,
     ResourceUpdateRow, StoredCommand, WriteOp,
 };
+pub use summary::{
+    CommandSummary, Cursor, CursorError, PurgedCommand, StoreInfo, SummaryColumns, SummaryPage,
+    exact_key, from_exact_key,
+};
 
 use crate::error::StoreError;
+use crate::model::Timestamp;
 
 /// Result alias for store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -144,8 +150,10 @@ pub trait CommandStore: Send + Sync + Debug + 'static {
     /// that is not UTF-8, an unknown completion code); [`StoreError::Backend`] otherwise.
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>>;
 
-    /// Lists the headers of the commands matching `filter`: most recent `start_ts` first,
-    /// ties by id in descending byte order, then cut to `filter.limit`.
+    /// Lists the headers of the commands matching `filter`: most recent exact `StartTs`
+    /// first (`start_ts`, then `start_ts_ns`), ties by id in descending byte order, then cut
+    /// to `filter.limit`; the order and filters of
+    /// [`list_summaries`](Self::list_summaries), with the full headers.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] when a header cannot be read; [`StoreError::Backend`]
@@ -158,6 +166,54 @@ pub trait CommandStore: Send + Sync + Debug + 'static {
     /// # Errors
     /// [`StoreError::Corrupt`] when an id cannot be read; [`StoreError::Backend`] otherwise.
     async fn list_unfinished(&self) -> StoreResult<Vec<String>>;
+
+    /// Lists one page of command summaries matching `filter`: header columns, resource
+    /// update counts and [`CommandRow::stored_bytes`], never the command's JSON, in one
+    /// query whatever the page size.
+    ///
+    /// Ordered by exact `StartTs` (microseconds, then the nanoseconds below them) descending,
+    /// ties by id in descending byte order; `filter.after` starts after that cursor and
+    /// `filter.limit` is the page size (no limit: one page of everything). `next` is the
+    /// cursor of the page's last command when more commands match after it, else `None`.
+    /// Paging is stable: following `next` from the first page lists every command that
+    /// matched throughout exactly once.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when a header's state, kind or time cannot be read (the whole
+    /// page fails); [`StoreError::Backend`] otherwise. Nothing is changed.
+    async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage>;
+
+    /// Deletes, in one short transaction, at most `max_rows` commands whose state is final
+    /// ([`FINAL_COMMAND_STATES`]) and whose exact `ModifiedTs` is before `before`, oldest
+    /// `ModifiedTs` first (ties by id ascending), with their resource updates, and returns
+    /// them in that order. A command that is not final is never removed, whatever its age.
+    ///
+    /// The deletion is not fenced by revision: a writer holding such a command gets
+    /// [`StoreError::NotFound`] on its next write.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when a selected command's state or time cannot be read:
+    /// nothing was deleted. [`StoreError::Backend`] otherwise, with the outcome unknown when
+    /// raised while committing (a retry deletes what the first attempt did not).
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>>;
+
+    /// Gives the space freed by deletions back where the backend can do so without blocking
+    /// writers for long; the stored commands are unchanged. What it does is the backend's
+    /// (SQLite: a WAL checkpoint and an incremental vacuum; PostgreSQL and memory: nothing).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`]; the stored commands are unchanged in every case.
+    async fn reclaim(&self) -> StoreResult<()>;
+
+    /// The backend's name, the database's schema version and its size on disk.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`]. Nothing is changed.
+    async fn info(&self) -> StoreResult<StoreInfo>;
 }
 
 /// A command store behind a trait object.
@@ -199,5 +255,21 @@ impl<T: CommandStore + ?Sized> CommandStore for Arc<T> {
     }
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
         (**self).list_unfinished().await
+    }
+    async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
+        (**self).list_summaries(filter).await
+    }
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>> {
+        (**self).purge_finished(before, max_rows).await
+    }
+    async fn reclaim(&self) -> StoreResult<()> {
+        (**self).reclaim().await
+    }
+    async fn info(&self) -> StoreResult<StoreInfo> {
+        (**self).info().await
     }
 }

@@ -1,6 +1,8 @@
 //! Row types exchanged with a [`CommandStore`](super::CommandStore).
 
-use crate::model::CommandState;
+use crate::model::{CommandKind, CommandState, Timestamp};
+
+use super::summary::{Cursor, exact_key};
 
 /// The names of the final command states ([`CommandState::FINAL`]), as stored in the `state`
 /// column; [`CommandStore::list_unfinished`](super::CommandStore::list_unfinished) lists
@@ -77,10 +79,18 @@ pub struct CommandRow {
     pub client_id: Option<String>,
     /// `StartTs` in microseconds since the Unix epoch, for queries and ordering.
     pub start_ts: i64,
+    /// The nanoseconds of `StartTs` below the microsecond (0 to 999): `start_ts * 1000 +
+    /// start_ts_ns` is the exact time, which listings order by.
+    pub start_ts_ns: u16,
     /// `ModifiedTs` in microseconds since the Unix epoch, for queries.
     pub modified_ts: i64,
+    /// The nanoseconds of `ModifiedTs` below the microsecond (0 to 999).
+    pub modified_ts_ns: u16,
     /// Incremented by every write; writes are conditional on it.
     pub revision: i64,
+    /// The JSON bytes of the whole command: `body`, `head` and every resource update's `data`
+    /// together, as the writer computed them (see [`HeaderUpdate::stored_bytes`]).
+    pub stored_bytes: u64,
     /// JSON of the parts that never change after insert (may be rewritten at finalization).
     pub body: String,
     /// JSON of the mutable header fields (state, exact timestamps, target updates).
@@ -120,8 +130,15 @@ pub struct HeaderUpdate {
     pub state: String,
     /// `StartTs` in microseconds.
     pub start_ts: i64,
+    /// The nanoseconds of `StartTs` below the microsecond (0 to 999).
+    pub start_ts_ns: u16,
     /// `ModifiedTs` in microseconds.
     pub modified_ts: i64,
+    /// The nanoseconds of `ModifiedTs` below the microsecond (0 to 999).
+    pub modified_ts_ns: u16,
+    /// The JSON bytes of the whole command once this checkpoint is applied (body, head and
+    /// every resource update, listed or not); stores keep it as they keep the rest.
+    pub stored_bytes: u64,
     /// The head JSON.
     pub head: String,
     /// A new body, only when finalization rewrote it (hashing an older command's `Forma`).
@@ -141,17 +158,29 @@ pub struct Checkpoint {
     pub resource_updates: Vec<ResourceUpdateRow>,
 }
 
-/// Which commands [`CommandStore::list`](super::CommandStore::list) returns.
+/// Which commands [`CommandStore::list`](super::CommandStore::list) and
+/// [`CommandStore::list_summaries`](super::CommandStore::list_summaries) return.
+///
+/// Every condition set must hold. `since` and `until` compare the exact `StartTs`
+/// (nanoseconds): `since` is inclusive, `until` exclusive.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ListFilter {
     /// Only commands in this state.
-    pub state: Option<String>,
+    pub state: Option<CommandState>,
     /// Only commands of this client.
     pub client_id: Option<String>,
     /// Only commands of this kind.
-    pub command: Option<String>,
-    /// At most this many.
+    pub command: Option<CommandKind>,
+    /// Only commands whose `StartTs` is at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only commands whose `StartTs` is before this time.
+    pub until: Option<Timestamp>,
+    /// Only commands whose state is not final (not in [`FINAL_COMMAND_STATES`]).
+    pub unfinished: bool,
+    /// Only commands after this cursor in the listing order: the next page.
+    pub after: Option<Cursor>,
+    /// At most this many (the page size of `list_summaries`).
     pub limit: Option<u32>,
 }
 
@@ -163,8 +192,8 @@ impl ListFilter {
 
     /// Only commands in `state`.
     #[must_use]
-    pub fn state(mut self, state: impl Into<String>) -> Self {
-        self.state = Some(state.into());
+    pub fn state(mut self, state: CommandState) -> Self {
+        self.state = Some(state);
         self
     }
 
@@ -177,8 +206,37 @@ impl ListFilter {
 
     /// Only commands of kind `command`.
     #[must_use]
-    pub fn command(mut self, command: impl Into<String>) -> Self {
-        self.command = Some(command.into());
+    pub fn command(mut self, command: CommandKind) -> Self {
+        self.command = Some(command);
+        self
+    }
+
+    /// Only commands whose `StartTs` is at or after `since`.
+    #[must_use]
+    pub fn since(mut self, since: Timestamp) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// Only commands whose `StartTs` is before `until`.
+    #[must_use]
+    pub fn until(mut self, until: Timestamp) -> Self {
+        self.until = Some(until);
+        self
+    }
+
+    /// Only commands whose state is not final (`true`), or any (`false`, the default).
+    #[must_use]
+    pub fn unfinished(mut self, unfinished: bool) -> Self {
+        self.unfinished = unfinished;
+        self
+    }
+
+    /// Only commands after `cursor` in the listing order (the cursor of
+    /// [`SummaryPage::next`](super::SummaryPage::next)).
+    #[must_use]
+    pub fn after(mut self, cursor: Cursor) -> Self {
+        self.after = Some(cursor);
         self
     }
 
@@ -191,12 +249,16 @@ impl ListFilter {
 
     /// True when `row` passes the filter (limit aside).
     pub fn matches(&self, row: &CommandRow) -> bool {
-        self.state.as_ref().is_none_or(|s| *s == row.state)
+        let key = (row.start_ts, row.start_ts_ns);
+        self.state.is_none_or(|s| s.as_str() == row.state)
             && self.client_id.as_ref().is_none_or(|c| Some(c) == row.client_id.as_ref())
-            && self.command.as_ref().is_none_or(|c| *c == row.command)
+            && self.command.is_none_or(|c| c.as_str() == row.command)
+            && self.since.is_none_or(|t| key >= exact_key(t))
+            && self.until.is_none_or(|t| key < exact_key(t))
+            && !(self.unfinished && FINAL_COMMAND_STATES.contains(&row.state.as_str()))
+            && self.after.as_ref().is_none_or(|c| (key, row.id.as_str()) < c.key())
     }
 }
-
 /// One write of a batch applied by [`CommandStore::write_batch`](super::CommandStore::write_batch).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WriteOp {
@@ -230,8 +292,11 @@ impl std::fmt::Debug for CommandRow {
             .field("state", &self.state)
             .field("client_id", &self.client_id)
             .field("start_ts", &self.start_ts)
+            .field("start_ts_ns", &self.start_ts_ns)
             .field("modified_ts", &self.modified_ts)
+            .field("modified_ts_ns", &self.modified_ts_ns)
             .field("revision", &self.revision)
+            .field("stored_bytes", &self.stored_bytes)
             .field("body", &Len(&self.body))
             .field("head", &Len(&self.head))
             .finish()
@@ -256,7 +321,10 @@ impl std::fmt::Debug for HeaderUpdate {
         f.debug_struct("HeaderUpdate")
             .field("state", &self.state)
             .field("start_ts", &self.start_ts)
+            .field("start_ts_ns", &self.start_ts_ns)
             .field("modified_ts", &self.modified_ts)
+            .field("modified_ts_ns", &self.modified_ts_ns)
+            .field("stored_bytes", &self.stored_bytes)
             .field("head", &Len(&self.head))
             .field("body", &self.body.as_deref().map(Len))
             .finish()

@@ -11,6 +11,7 @@ use persister_core::{
     Operation, Persister, PersisterConfig, ResourceUpdateState as S, StoreError, StoreResult,
     StoredCommand, WriteOp,
 };
+use persister_core::{PurgedCommand, StoreInfo, SummaryPage, Timestamp};
 
 #[tokio::test]
 async fn final_commands_leave_the_cache_and_pending_ones_stay() {
@@ -142,8 +143,9 @@ async fn list_filters_and_orders() {
         c.client_id = if id == "b" { "other".into() } else { "cli".into() };
         p.store_new(c).await.expect("stored");
     }
-    let ids =
-        |v: Vec<persister_core::FormaCommand>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let ids = |page: persister_core::SummaryPage| {
+        page.summaries.into_iter().map(|c| c.id).collect::<Vec<_>>()
+    };
     assert_eq!(ids(p.list(&ListFilter::all()).await.expect("listed")), ["c", "b", "a"]);
     assert_eq!(
         ids(p.list(&ListFilter::all().client_id("cli").limit(1)).await.expect("listed")),
@@ -191,6 +193,22 @@ impl CommandStore for TestStore {
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
         self.inner.list_unfinished().await
     }
+    async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
+        self.inner.list_summaries(filter).await
+    }
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>> {
+        self.inner.purge_finished(before, max_rows).await
+    }
+    async fn reclaim(&self) -> StoreResult<()> {
+        self.inner.reclaim().await
+    }
+    async fn info(&self) -> StoreResult<StoreInfo> {
+        self.inner.info().await
+    }
 }
 
 #[test]
@@ -212,6 +230,9 @@ async fn memory_batches_that_delete_and_reinsert_keep_the_command() {
             client_id: None,
             start_ts: 0,
             modified_ts: 0,
+            start_ts_ns: 0,
+            modified_ts_ns: 0,
+            stored_bytes: 0,
             revision: 0,
             body: "{}".into(),
             head: "{}".into(),

@@ -2,6 +2,7 @@
 //!
 //! Each module was a test file of its own; `support` holds the helpers they share.
 
+mod sqlite_operator;
 mod sqlite_schema;
 mod sqlite_store;
 mod support;

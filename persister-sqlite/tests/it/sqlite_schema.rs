@@ -23,7 +23,7 @@ fn tables(db: &TempDb) -> Vec<String> {
 async fn migrations_apply_on_a_fresh_file_and_reopen_is_idempotent() {
     let db = TempDb::new("migrate");
     let store = SqliteStore::open(db.config()).await.expect("open fresh file");
-    assert_eq!(user_version(&db), 1);
+    assert_eq!(user_version(&db), 2);
     assert_eq!(tables(&db), ["forma_commands", "resource_updates"]);
     let mode: String =
         db.raw().pragma_query_value(None, "journal_mode", |row| row.get(0)).expect("journal_mode");
@@ -33,19 +33,19 @@ async fn migrations_apply_on_a_fresh_file_and_reopen_is_idempotent() {
 
     for _ in 0..2 {
         let store = SqliteStore::open(db.config()).await.expect("reopen");
-        assert_eq!(user_version(&db), 1);
+        assert_eq!(user_version(&db), 2);
         assert_eq!(store.load("c1").await.expect("load").expect("kept").resource_updates.len(), 2);
     }
 }
 
 #[tokio::test]
 async fn a_newer_schema_is_refused() {
-    for found in [2, 99] {
+    for found in [3, 99] {
         let db = TempDb::new("too-new");
         db.raw().pragma_update(None, "user_version", found).expect("set user_version");
         let result = SqliteStore::open(db.config()).await;
         assert!(
-            matches!(result, Err(StoreError::SchemaTooNew { found: f, supported: 1 }) if f == found),
+            matches!(result, Err(StoreError::SchemaTooNew { found: f, supported: 2 }) if f == found),
             "{result:?}"
         );
         assert_eq!(user_version(&db), found, "the refused database was changed");

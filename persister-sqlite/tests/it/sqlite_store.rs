@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use crate::support::{checkpoint, command, header, outcome, update};
-use persister_core::{CommandStore, ListFilter, MemoryStore, StoreError, StoredCommand};
+use persister_core::{
+    CommandKind, CommandState, CommandStore, ListFilter, MemoryStore, StoreError, StoredCommand,
+};
 use persister_sqlite::{SqliteConfig, SqliteStore};
 
 /// What an error must satisfy.
@@ -154,11 +156,14 @@ async fn list_filters_orders_and_limits_like_memory() {
         (ListFilter::all(), &["e", "c", "a", "d", "b"]),
         (ListFilter::all().limit(2), &["e", "c"]),
         (ListFilter::all().limit(0), &[]),
-        (ListFilter::all().state("InProgress"), &["e", "c", "a"]),
+        (ListFilter::all().state(CommandState::InProgress), &["e", "c", "a"]),
         (ListFilter::all().client_id("alice"), &["a", "d"]),
-        (ListFilter::all().command("apply").client_id("bob"), &["e", "b"]),
-        (ListFilter::all().state("InProgress").command("apply").limit(1), &["e"]),
-        (ListFilter::all().state("Canceled"), &[]),
+        (ListFilter::all().command(CommandKind::Apply).client_id("bob"), &["e", "b"]),
+        (
+            ListFilter::all().state(CommandState::InProgress).command(CommandKind::Apply).limit(1),
+            &["e"],
+        ),
+        (ListFilter::all().state(CommandState::Canceled), &[]),
         (ListFilter::all().client_id("a' OR '1'='1"), &[]),
     ];
     for (filter, expected) in cases {
@@ -264,7 +269,10 @@ async fn concurrent_callers_are_served() {
     for task in tasks {
         task.await.expect("task");
     }
-    assert_eq!(store.list(&ListFilter::all().state("Success")).await.expect("list").len(), 32);
+    assert_eq!(
+        store.list(&ListFilter::all().state(CommandState::Success)).await.expect("list").len(),
+        32
+    );
     assert!(store.list_unfinished().await.expect("list").is_empty());
 }
 

@@ -44,6 +44,23 @@ pub struct FloodResult {
     pub on: FloodRun,
     /// Group commit off.
     pub off: FloodRun,
+    /// Group commit on, over a store that also holds old finished commands, without and
+    /// with retention purging them during the flood.
+    pub retention: RetentionResult,
+}
+
+/// The flood over a store holding `finished` old finished commands, without retention and
+/// with retention deleting them while the flood runs.
+#[derive(Debug)]
+pub struct RetentionResult {
+    /// Old finished commands stored before each run.
+    pub finished: usize,
+    /// Retention off.
+    pub without: FloodRun,
+    /// Retention on (every finished command is past it).
+    pub with: FloodRun,
+    /// Finished commands the purge deleted while the flood ran.
+    pub purged: usize,
 }
 
 impl FloodResult {
@@ -62,6 +79,16 @@ impl FloodResult {
             "calls_over_5s_without_group_commit": self.off.calls_over_5s,
             "p99_us_without_group_commit": self.off.latencies.quantile_us(990).round(),
             "group_commit_ratio": ((self.on.msgs_per_s() / self.off.msgs_per_s().max(1e-9)) * 100.0).round() / 100.0,
+            "retention": {
+                "finished_commands": self.retention.finished,
+                "purged_during_flood": self.retention.purged,
+                "p99_us_without_purge": self.retention.without.latencies.quantile_us(990).round(),
+                "p99_us_with_purge": self.retention.with.latencies.quantile_us(990).round(),
+                "max_us_without_purge": self.retention.without.latencies.max_us().round(),
+                "max_us_with_purge": self.retention.with.latencies.max_us().round(),
+                "msgs_per_s_without_purge": self.retention.without.msgs_per_s().round(),
+                "msgs_per_s_with_purge": self.retention.with.msgs_per_s().round(),
+            },
         })
     }
 
@@ -79,8 +106,18 @@ impl FloodResult {
                 r.calls_over_5s
             )
         };
+        let r = &self.retention;
+        let retention = format!(
+            "  retention: the same flood over {} old finished commands, group commit on\n{}{}  purged during the flood: {} of {}; p99 with/without purge: {:.2}\n",
+            r.finished,
+            line("purge off", &r.without),
+            line("purge on", &r.with),
+            r.purged,
+            r.finished,
+            r.with.latencies.quantile_us(990) / r.without.latencies.quantile_us(990).max(1e-9)
+        );
         format!(
-            "\nflood: {} commands of 196 resources, one task per resource, {} calls at once\n  {:<18} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8} {:>8}\n{}{}  ratio group commit on/off: {:.1}x\n",
+            "\nflood: {} commands of 196 resources, one task per resource, {} calls at once\n  {:<18} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8} {:>8}\n{}{}  ratio group commit on/off: {:.1}x\n{}",
             self.commands,
             self.on.calls,
             "mode",
@@ -93,7 +130,8 @@ impl FloodResult {
             "over 5s",
             line("group commit on", &self.on),
             line("group commit off", &self.off),
-            self.on.msgs_per_s() / self.off.msgs_per_s().max(1e-9)
+            self.on.msgs_per_s() / self.off.msgs_per_s().max(1e-9),
+            retention
         )
     }
 }
@@ -107,20 +145,77 @@ pub(super) async fn run_flood(
     let mut rng = StdRng::seed_from_u64(options.seed);
     let workload_commands: Vec<_> =
         (0..commands).map(|i| command(&mut rng, "FL", i, 196)).collect();
-    let on = run_once(place, &workload_commands, true).await?;
-    let off = run_once(place, &workload_commands, false).await?;
-    Ok(FloodResult { commands, on, off })
+    let on = run_once(place, &workload_commands, Setup::group_commit(true)).await?.0;
+    let off = run_once(place, &workload_commands, Setup::group_commit(false)).await?.0;
+    let finished = if options.quick { 1_000 } else { 10_000 };
+    let old = finished_commands(&mut rng, finished);
+    let without = Setup { group_commit: true, finished: &old, retention: false };
+    let without = run_once(place, &workload_commands, without).await?.0;
+    let with = Setup { group_commit: true, finished: &old, retention: true };
+    let (with, left) = run_once(place, &workload_commands, with).await?;
+    let retention = RetentionResult { finished, without, with, purged: finished - left };
+    Ok(FloodResult { commands, on, off, retention })
 }
 
+/// How one flood run is set up.
+#[derive(Clone, Copy, Debug)]
+struct Setup<'a> {
+    group_commit: bool,
+    /// Old finished commands stored before the flood.
+    finished: &'a [persister_core::FormaCommand],
+    /// Whether the handle's retention deletes them during the flood.
+    retention: bool,
+}
+
+impl Setup<'_> {
+    fn group_commit(on: bool) -> Self {
+        Setup { group_commit: on, finished: &[], retention: false }
+    }
+}
+
+/// `n` small commands (5 resource updates) that finished long ago.
+fn finished_commands(rng: &mut StdRng, n: usize) -> Vec<persister_core::FormaCommand> {
+    (0..n)
+        .map(|i| {
+            let mut c = command(rng, "OLD", i, 5);
+            c.state = persister_core::CommandState::Success;
+            for ru in &mut c.resource_updates {
+                ru.state = persister_core::ResourceUpdateState::Success;
+            }
+            c
+        })
+        .collect()
+}
+
+/// Runs one flood; returns its figures and how many of the old finished commands are left.
 async fn run_once(
     place: &mut Place,
     commands: &[persister_core::FormaCommand],
-    group_commit: bool,
-) -> Result<FloodRun, BenchError> {
-    let store = place.store(&format!("flood-{group_commit}")).await?;
-    let config =
-        HandleConfig::default().group_commit(group_commit).call_timeout(Duration::from_secs(600));
-    let (handle, task) = PersisterHandle::spawn(Persister::new(store), config);
+    setup: Setup<'_>,
+) -> Result<(FloodRun, usize), BenchError> {
+    let store = place
+        .store(&format!("flood-{}-{}-{}", setup.group_commit, setup.finished.len(), setup.retention))
+        .await?;
+    let prefill = PersisterHandle::spawn(Persister::new(store.clone()), HandleConfig::default()).0;
+    let stored: Vec<_> = setup
+        .finished
+        .iter()
+        .map(|c| {
+            let handle = prefill.clone();
+            let c = c.clone();
+            tokio::spawn(async move { handle.store_new(c).await })
+        })
+        .collect();
+    for s in stored {
+        s.await.map_err(|e| BenchError::Unsupported(e.to_string()))??;
+    }
+    prefill.shutdown().await?;
+    let retain = setup.retention.then_some(Duration::ZERO);
+    let config = HandleConfig::default()
+        .group_commit(setup.group_commit)
+        .call_timeout(Duration::from_secs(600))
+        .retain_finished_for(retain);
+    let (handle, task) = PersisterHandle::spawn(Persister::new(store.clone()), config);
     for c in commands {
         handle.store_new(c.clone()).await?;
     }
@@ -159,10 +254,29 @@ async fn run_once(
     let transactions = handle.stats().await?.transactions - before;
     handle.shutdown().await?;
     let _ = task.await;
+    let left = old_commands_left(&store).await?;
     let calls = latencies.len();
     let avg_batch = f64::from(u32::try_from(calls).unwrap_or(u32::MAX))
         / f64::from(u32::try_from(transactions.max(1)).unwrap_or(u32::MAX));
-    Ok(FloodRun { calls, calls_over_5s: over, latencies, wall, avg_batch })
+    Ok((FloodRun { calls, calls_over_5s: over, latencies, wall, avg_batch }, left))
+}
+
+/// How many of the old finished commands (ids starting `OLD`) `store` still holds.
+async fn old_commands_left(store: &std::sync::Arc<persister_core::DynCommandStore>) -> Result<usize, BenchError> {
+    let mut left = 0;
+    let mut after = None;
+    loop {
+        let mut filter = persister_core::ListFilter::all().limit(1000);
+        if let Some(cursor) = after.take() {
+            filter = filter.after(cursor);
+        }
+        let page = store.list_summaries(&filter).await?;
+        left += page.summaries.iter().filter(|s| s.id.starts_with("OLD")).count();
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(left),
+        }
+    }
 }
 
 /// The W1-style messages of every resource, grouped per resource in order.

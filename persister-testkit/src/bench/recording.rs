@@ -8,6 +8,7 @@ use persister_core::{
     Checkpoint, CommandRow, CommandStore, DynCommandStore, ListFilter, StoreResult, StoredCommand,
     WriteOp,
 };
+use persister_core::{PurgedCommand, StoreInfo, SummaryPage, Timestamp};
 
 /// One recorded write.
 #[derive(Clone, Debug)]
@@ -114,6 +115,22 @@ impl CommandStore for RecordingStore {
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
         self.inner.list_unfinished().await
     }
+    async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
+        self.inner.list_summaries(filter).await
+    }
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>> {
+        self.inner.purge_finished(before, max_rows).await
+    }
+    async fn reclaim(&self) -> StoreResult<()> {
+        self.inner.reclaim().await
+    }
+    async fn info(&self) -> StoreResult<StoreInfo> {
+        self.inner.info().await
+    }
 }
 
 /// A store that accepts every write and keeps nothing: the persister's cache is then the only
@@ -147,5 +164,21 @@ impl CommandStore for SinkStore {
     }
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
         Ok(Vec::new())
+    }
+    async fn list_summaries(&self, _filter: &ListFilter) -> StoreResult<SummaryPage> {
+        Ok(SummaryPage::default())
+    }
+    async fn purge_finished(
+        &self,
+        _before: Timestamp,
+        _max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>> {
+        Ok(Vec::new())
+    }
+    async fn reclaim(&self) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn info(&self) -> StoreResult<StoreInfo> {
+        Ok(StoreInfo { backend: "sink", schema_version: 0, database_bytes: None })
     }
 }

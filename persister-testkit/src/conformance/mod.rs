@@ -6,6 +6,7 @@
 
 mod persister_level;
 mod store_level;
+mod summaries;
 mod write_batch;
 
 use std::any::Any;
@@ -15,6 +16,7 @@ use persister_core::{CommandStore, DynCommandStore};
 
 pub use persister_level::*;
 pub use store_level::*;
+pub use summaries::*;
 pub use write_batch::*;
 
 /// A store under test, with whatever must live as long as it (a test database, a temp file).
@@ -72,6 +74,12 @@ macro_rules! conformance_suite {
             write_batch_deletes_and_reinserts_in_order,
             write_batch_is_all_or_nothing,
             write_batch_returns_the_failing_ops_error,
+            summaries_order_by_exact_nanoseconds,
+            summaries_page_with_a_cursor,
+            summaries_filter_by_every_field,
+            summaries_count_rows_and_stored_bytes,
+            persister_keeps_stored_bytes_exact,
+            purge_removes_old_finished_commands_oldest_first,
         );
         $crate::__conformance_properties!(
             $setup;

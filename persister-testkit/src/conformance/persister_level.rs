@@ -192,7 +192,8 @@ pub async fn list_by_client_id_includes_the_empty_one(store: Arc<DynCommandStore
     let mut fresh = Persister::new(p.store().clone());
     for (client, expected) in [("", 2), ("cli-1", 1), ("cli-2", 1), ("cli-3", 0)] {
         for q in [&mut p, &mut fresh] {
-            let listed = q.list(&ListFilter::all().client_id(client)).await.expect("lists");
+            let listed =
+                q.list(&ListFilter::all().client_id(client)).await.expect("lists").summaries;
             assert_eq!(listed.len(), expected, "client {client:?}");
             assert!(listed.iter().all(|c| c.client_id == client), "client {client:?}");
         }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use persister_core::{
-    Checkpoint, CommandRow, Completion, DynCommandStore, HeaderUpdate, ListFilter,
-    ResourceUpdateRow, StoreError, StoredCommand,
+    Checkpoint, CommandKind, CommandRow, CommandState, Completion, DynCommandStore, HeaderUpdate,
+    ListFilter, ResourceUpdateRow, StoreError, StoredCommand,
 };
 
 pub(super) fn row(position: i64, ksuid: &str, operation: &str) -> ResourceUpdateRow {
@@ -27,6 +27,9 @@ pub(super) fn stored(id: &str, state: &str, start_ts: i64, n: i64) -> StoredComm
             client_id: Some("client".into()),
             start_ts,
             modified_ts: start_ts,
+            start_ts_ns: 0,
+            modified_ts_ns: 0,
+            stored_bytes: 0,
             revision: 0,
             body: format!(r#"{{"ID":"{id}"}}"#),
             head: r#"{"State":"NotStarted"}"#.into(),
@@ -47,6 +50,9 @@ pub(super) fn checkpoint(
             state: "InProgress".into(),
             start_ts: 10,
             modified_ts: 20,
+            start_ts_ns: 0,
+            modified_ts_ns: 0,
+            stored_bytes: 0,
             head: r#"{"State":"InProgress"}"#.into(),
             body: None,
         },
@@ -179,7 +185,7 @@ pub async fn list_filters_orders_and_limits(store: Arc<DynCommandStore>) {
     let ids = |rows: Vec<CommandRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids(store.list(&ListFilter::all()).await.expect("list")), ["a", "d", "c", "b"]);
     assert_eq!(
-        ids(store.list(&ListFilter::all().state("Success")).await.expect("list")),
+        ids(store.list(&ListFilter::all().state(CommandState::Success)).await.expect("list")),
         ["a", "c"]
     );
     assert_eq!(
@@ -191,7 +197,7 @@ pub async fn list_filters_orders_and_limits(store: Arc<DynCommandStore>) {
         Vec::<String>::new()
     );
     assert_eq!(
-        ids(store.list(&ListFilter::all().command("sync")).await.expect("list")),
+        ids(store.list(&ListFilter::all().command(CommandKind::Sync)).await.expect("list")),
         Vec::<String>::new()
     );
 }

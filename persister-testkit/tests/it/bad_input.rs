@@ -249,9 +249,9 @@ async fn corrupt_rows_are_typed_errors_naming_command_and_field() {
         let loaded = persister(store.clone()).load(&healthy).await.expect("healthy loads");
         assert_eq!(loaded.resource_updates[1].state, ResourceUpdateState::Success, "{what}");
 
-        // Listing decodes every command, so one corrupt command fails the whole listing.
-        let listed = fresh.list(&ListFilter::all()).await;
-        assert!(matches!(listed, Err(Error::Store(StoreError::Corrupt { .. }))), "{what}");
+        // Listing reads summaries, never JSON: the corrupt command is listed with the others.
+        let listed = fresh.list(&ListFilter::all()).await.expect(what).summaries;
+        assert!(listed.iter().any(|s| s.id == victim), "{what}");
         // Recovery reports it and recovers every other command, in a fresh persister too.
         for mut q in [fresh, persister(store.clone())] {
             let recovered = q.recover().await.expect(what);

@@ -8,9 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use persister_core::{
     Ack, Checkpoint, CommandRow, CommandState, CommandStore, Error, HandleConfig, ListFilter,
-    MemoryStore, Persister, PersisterHandle, ResourceUpdateState, StoreError, StoreResult,
-    StoredCommand, WriteOp,
+    MemoryStore, Persister, PersisterHandle, ResourceUpdateState, StoreResult, StoredCommand,
+    WriteOp,
 };
+use persister_core::{PurgedCommand, StoreError, StoreInfo, SummaryPage, Timestamp};
 use persister_sqlite::{SqliteConfig, SqliteStore};
 use persister_testkit::TempDb;
 use persister_testkit::faulty::FaultyStore;
@@ -96,6 +97,22 @@ impl CommandStore for SlowStore {
     }
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
         self.0.list_unfinished().await
+    }
+    async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
+        self.0.list_summaries(filter).await
+    }
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max_rows: u32,
+    ) -> StoreResult<Vec<PurgedCommand>> {
+        self.0.purge_finished(before, max_rows).await
+    }
+    async fn reclaim(&self) -> StoreResult<()> {
+        self.0.reclaim().await
+    }
+    async fn info(&self) -> StoreResult<StoreInfo> {
+        self.0.info().await
     }
 }
 

@@ -32,6 +32,9 @@ mod pg_restart;
 mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_backend;
+#[cfg(feature = "postgres")]
+mod postgres_operator;
+mod retention;
 #[cfg(feature = "sqlite")]
 mod secrets;
 #[cfg(feature = "sqlite")]

@@ -6,8 +6,8 @@
 use std::time::Instant;
 
 use persister_core::{
-    Checkpoint, CommandRow, CommandStore, Completion, HeaderUpdate, ListFilter, MemoryStore,
-    ResourceUpdateRow, StoreError, StoredCommand, WriteOp,
+    Checkpoint, CommandKind, CommandRow, CommandState, CommandStore, Completion, HeaderUpdate,
+    ListFilter, MemoryStore, ResourceUpdateRow, StoreError, StoredCommand, WriteOp,
 };
 use persister_postgres::{PgConfig, PgStore};
 use persister_testkit::pg::{self, TestDatabase};
@@ -32,6 +32,9 @@ fn header(id: &str, state: &str, client: &str, start_ts: i64) -> CommandRow {
         client_id: Some(client.into()),
         start_ts,
         modified_ts: start_ts + 1,
+        start_ts_ns: 0,
+        modified_ts_ns: 0,
+        stored_bytes: 0,
         revision: 0,
         body: format!(r#"{{"ID":"{id}","Config":{{"Mode":"reconcile"}}}}"#),
         head: format!(r#"{{"State":"{state}"}}"#),
@@ -65,6 +68,9 @@ fn checkpoint(id: &str, expected_revision: i64, rows: Vec<ResourceUpdateRow>) ->
             state: "InProgress".into(),
             start_ts: 1_700_000_000_000_000,
             modified_ts: 1_700_000_000_500_001,
+            start_ts_ns: 0,
+            modified_ts_ns: 0,
+            stored_bytes: 0,
             head: r#"{"State":"InProgress","Step":2}"#.into(),
             body: None,
         },
@@ -86,13 +92,13 @@ async fn migrations(store: &PgStore) -> Vec<i64> {
 async fn migrations_are_applied_once_and_reconnecting_is_idempotent() {
     let (db, store) = setup().await;
     store.insert(command("c1", 2)).await.expect("insert");
-    assert_eq!(migrations(&store).await, [1]);
+    assert_eq!(migrations(&store).await, [1, 2]);
     let pool = store.pool().clone();
     store.close().await;
     assert!(pool.is_closed(), "close() closes the pool");
 
     let again = db.store().await.expect("reconnect");
-    assert_eq!(migrations(&again).await, [1]);
+    assert_eq!(migrations(&again).await, [1, 2]);
     assert_eq!(again.load("c1").await.expect("load"), Some(command("c1", 2)));
     done(db, again).await;
 }
@@ -102,15 +108,15 @@ async fn a_database_migrated_by_a_newer_version_is_refused() {
     let (db, store) = setup().await;
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-         VALUES (2, 'from the future', TRUE, '\\x00', 0)",
+         VALUES (3, 'from the future', TRUE, '\\x00', 0)",
     )
     .execute(store.pool())
     .await
     .expect("fake migration row");
     let refused = PgStore::connect(PgConfig::from_url(db.url())).await.expect_err("too new");
-    assert!(matches!(refused, StoreError::SchemaTooNew { found: 2, supported: 1 }), "{refused:?}");
+    assert!(matches!(refused, StoreError::SchemaTooNew { found: 3, supported: 2 }), "{refused:?}");
     let refused = PgStore::from_pool(store.pool().clone()).await.expect_err("too new");
-    assert!(matches!(refused, StoreError::SchemaTooNew { found: 2, supported: 1 }), "{refused:?}");
+    assert!(matches!(refused, StoreError::SchemaTooNew { found: 3, supported: 2 }), "{refused:?}");
     done(db, store).await;
 }
 
@@ -211,8 +217,8 @@ async fn every_operation_matches_the_memory_store() {
         ListFilter::all().limit(3),
         ListFilter::all().limit(0),
         ListFilter::all().client_id("client-b"),
-        ListFilter::all().state("InProgress").client_id("client-a"),
-        ListFilter::all().command("sync"),
+        ListFilter::all().state(CommandState::InProgress).client_id("client-a"),
+        ListFilter::all().command(CommandKind::Sync),
     ];
     for filter in &filters {
         let want = memory.list(filter).await.expect("memory list");

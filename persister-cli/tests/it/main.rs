@@ -1,0 +1,7 @@
+//! End-to-end tests of the `forma-persister` binary against real SQLite and PostgreSQL
+//! databases written by the persister.
+
+mod checks;
+mod fixture;
+mod postgres;
+mod sqlite;
