@@ -194,7 +194,12 @@ async fn run_once(
     setup: Setup<'_>,
 ) -> Result<(FloodRun, usize), BenchError> {
     let store = place
-        .store(&format!("flood-{}-{}-{}", setup.group_commit, setup.finished.len(), setup.retention))
+        .store(&format!(
+            "flood-{}-{}-{}",
+            setup.group_commit,
+            setup.finished.len(),
+            setup.retention
+        ))
         .await?;
     let prefill = PersisterHandle::spawn(Persister::new(store.clone()), HandleConfig::default()).0;
     let stored: Vec<_> = setup
@@ -262,7 +267,9 @@ async fn run_once(
 }
 
 /// How many of the old finished commands (ids starting `OLD`) `store` still holds.
-async fn old_commands_left(store: &std::sync::Arc<persister_core::DynCommandStore>) -> Result<usize, BenchError> {
+async fn old_commands_left(
+    store: &std::sync::Arc<persister_core::DynCommandStore>,
+) -> Result<usize, BenchError> {
     let mut left = 0;
     let mut after = None;
     loop {
