@@ -6,7 +6,7 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct HandleConfig {
-    /// How long a call waits for its reply before failing with [`Error::Timeout`]. Default 5 s.
+    /// How long a call waits for its reply before failing with [`Error::Timeout`](crate::Error::Timeout). Default 5 s.
     pub call_timeout: Duration,
     /// Whether queued messages are committed together. Default on.
     pub group_commit: bool,
@@ -72,7 +72,7 @@ impl HandleConfig {
     ///
     /// With a retention set, the task deletes final commands whose `ModifiedTs` is older
     /// than that, by the persister's clock, through
-    /// [`Persister::purge_finished`]: one step of at most [`purge_batch`](Self::purge_batch)
+    /// [`Persister::purge_finished`](crate::Persister::purge_finished): one step of at most [`purge_batch`](Self::purge_batch)
     /// commands at a time, between batches of messages or while idle, so a message waits for
     /// at most one short purge transaction. A step runs when the previous one found a full
     /// batch (a backlog), else about once a second. Each step is counted in
