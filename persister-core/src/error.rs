@@ -12,8 +12,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Errors returned by the persister.
 ///
 /// Every variant but two means the message had no effect: the store is unchanged. The two are
-/// [`Error::Timeout`] (the message may still be applied) and a [`StoreError::Backend`] raised
-/// while committing, whose outcome is unknown (see [`CommandStore`](crate::CommandStore)).
+/// [`Error::Timeout`] (the message may still be applied) and
+/// [`StoreError::OutcomeUnknown`], returned only when the persister could not find out, by
+/// reading the stored revisions again, whether a commit whose reply was lost took effect.
 /// In every case the cache entry of the command, if any, was evicted, so that the next
 /// message reloads the stored state.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +53,12 @@ impl Error {
             Self::Timeout { .. } => true,
             Self::Codec(_) | Self::NotAllFinal { .. } | Self::Shutdown => false,
         }
+    }
+
+    /// True when the message may have taken effect although it failed: a timeout, or a lost
+    /// commit whose outcome could not be found out ([`StoreError::OutcomeUnknown`]).
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::Timeout { .. } | Self::Store(StoreError::OutcomeUnknown { .. }))
     }
 
     /// True when the error says that the command does not exist.
@@ -163,6 +170,19 @@ pub enum StoreError {
         /// Which backend (`"sqlite"`, `"postgres"`, ...).
         backend: &'static str,
     },
+    /// The write was sent to be committed and no answer came back (the connection broke
+    /// after `COMMIT` was sent, say): it may or may not have taken effect, all of it or none
+    /// of it (writes stay atomic). A caller may assume nothing else; reading the command's
+    /// [`revision`](crate::CommandStore::revision) tells which, since a write that took
+    /// effect moved it. [`Persister`](crate::Persister) does exactly that before it replies.
+    #[error("{backend}: the outcome of the commit is unknown: {source}")]
+    OutcomeUnknown {
+        /// Which backend (`"postgres"`, ...).
+        backend: &'static str,
+        /// Why no answer came.
+        #[source]
+        source: BoxError,
+    },
     /// Any other backend failure.
     #[error("{backend} error: {source}")]
     Backend {
@@ -182,6 +202,11 @@ impl StoreError {
     /// applies on top of the other writer's changes).
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Backend { transient: true, .. } | Self::Conflict { .. })
+    }
+
+    /// True for [`StoreError::OutcomeUnknown`]: the write may have taken effect.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::OutcomeUnknown { .. })
     }
 }
 

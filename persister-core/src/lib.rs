@@ -50,6 +50,7 @@ mod model;
 mod overall;
 mod persister;
 mod retention;
+mod retry;
 mod store;
 
 pub use cache::CacheStats;

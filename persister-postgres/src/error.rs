@@ -33,6 +33,10 @@ pub(crate) enum Error {
         /// The sqlx error.
         source: sqlx::Error,
     },
+    /// `COMMIT` failed: an answer from the server says it rolled back; anything else (a
+    /// broken connection, a shutdown) leaves the outcome unknown.
+    #[error("commit failed: {0}")]
+    Commit(sqlx::Error),
     /// Running the embedded migrations failed.
     #[error(transparent)]
     Migrate(#[from] MigrateError),
@@ -71,8 +75,25 @@ impl From<Error> for StoreError {
                 };
                 backend(transient, error.into())
             }
+            Error::Commit(source) if commit_rolled_back(&source) => from_sqlx(source, None),
+            Error::Commit(source) => {
+                StoreError::OutcomeUnknown { backend: BACKEND, source: source.into() }
+            }
             Error::Store(error) => error,
         }
+    }
+}
+
+/// True when the error that `COMMIT` got is the server's answer that the transaction rolled
+/// back (a serialization failure, a deferred constraint, ...). A lost connection, or a server
+/// that shuts down or cuts the connection (classes 57 and 08), says nothing about the commit.
+fn commit_rolled_back(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            !(code.starts_with("57") || code.starts_with("08"))
+        }
+        _ => false,
     }
 }
 
@@ -102,9 +123,15 @@ fn classify(error: &sqlx::Error) -> Class {
             let code = db.code().unwrap_or_default();
             match code.as_ref() {
                 // serialization_failure, deadlock_detected, admin_shutdown, crash_shutdown,
-                // cannot_connect_now, and class 08 (connection exception).
-                "40001" | "40P01" | "57P01" | "57P02" | "57P03" => Class::Transient,
-                code if code.starts_with("08") => Class::Transient,
+                // cannot_connect_now, read_only_sql_transaction (a
+                // demoted primary, or a standby reached by mistake), lock_not_available,
+                // class 53 (insufficient resources: too many connections, out of memory or
+                // disk, which an operator fixes without the caller) and class 08
+                // (connection exception).
+                "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "25006" | "55P03" => {
+                    Class::Transient
+                }
+                code if code.starts_with("08") || code.starts_with("53") => Class::Transient,
                 "23505" => Class::UniqueViolation(db.constraint().map(str::to_owned)),
                 "54000" => Class::ProgramLimit,
                 _ => Class::Permanent,
@@ -216,8 +243,12 @@ mod tests {
         }
     }
 
+    fn sql(code: &'static str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(FakeDbError { code, constraint: None }))
+    }
+
     fn db(code: &'static str) -> Error {
-        Error::Sql(sqlx::Error::Database(Box::new(FakeDbError { code, constraint: None })))
+        Error::Sql(sql(code))
     }
 
     fn unique(constraint: &'static str) -> Error {
@@ -283,6 +314,110 @@ mod tests {
         for (index, (error, expected)) in cases.into_iter().enumerate() {
             let mapped = StoreError::from(error);
             assert!(expected(&mapped), "case {index}: unexpected mapping: {mapped:?}");
+        }
+    }
+
+    /// One code of every SQLSTATE class PostgreSQL defines (Appendix A of its manual), with
+    /// whether a retry may succeed.
+    const SQLSTATE_CLASSES: &[(&str, bool)] = &[
+        ("01000", false), // warning (never an error, mapped as permanent if seen)
+        ("02000", false), // no data
+        ("03000", false), // SQL statement not yet complete
+        ("08000", true),  // connection exception
+        ("08003", true),
+        ("08006", true),
+        ("08P01", true),
+        ("09000", false), // triggered action exception
+        ("0A000", false), // feature not supported
+        ("0B000", false), // invalid transaction initiation
+        ("0F000", false), // locator exception
+        ("0L000", false), // invalid grantor
+        ("0P000", false), // invalid role specification
+        ("0Z000", false), // diagnostics exception
+        ("20000", false), // case not found
+        ("21000", false), // cardinality violation
+        ("22001", false), // data exception
+        ("22021", false),
+        ("23502", false), // integrity constraint violation (23505: see the unique cases)
+        ("24000", false), // invalid cursor state
+        ("25000", false), // invalid transaction state
+        ("25006", true),  // read_only_sql_transaction: a demoted primary
+        ("25P02", false),
+        ("26000", false), // invalid SQL statement name
+        ("27000", false), // triggered data change violation
+        ("28000", false), // invalid authorization specification
+        ("28P01", false),
+        ("2B000", false), // dependent privilege descriptors still exist
+        ("2D000", false), // invalid transaction termination
+        ("2F000", false), // SQL routine exception
+        ("34000", false), // invalid cursor name
+        ("38000", false), // external routine exception
+        ("39000", false), // external routine invocation exception
+        ("3B000", false), // savepoint exception
+        ("3D000", false), // invalid catalog name
+        ("3F000", false), // invalid schema name
+        ("40000", false), // transaction rollback
+        ("40001", true),
+        ("40002", false),
+        ("40003", false), // statement completion unknown: never sent by PostgreSQL itself
+        ("40P01", true),
+        ("42601", false), // syntax error or access rule violation
+        ("42P01", false),
+        ("44000", false), // with check option violation
+        ("53000", true),  // insufficient resources
+        ("53100", true),
+        ("53200", true),
+        ("53300", true),
+        ("54001", false), // program limit exceeded (54000: see the size cases)
+        ("55000", false), // object not in prerequisite state
+        ("55P03", true),  // lock_not_available
+        ("57000", false), // operator intervention
+        ("57014", false), // query_canceled
+        ("57P01", true),
+        ("57P02", true),
+        ("57P03", true),
+        ("57P04", false), // database_dropped
+        ("58000", false), // system error
+        ("58030", false),
+        ("72000", false), // snapshot failure
+        ("F0000", false), // configuration file error
+        ("HV000", false), // foreign data wrapper error
+        ("P0001", false), // PL/pgSQL error
+        ("XX000", false), // internal error
+        ("XX001", false),
+    ];
+
+    #[test]
+    fn every_sqlstate_class_is_classified() {
+        for &(code, transient) in SQLSTATE_CLASSES {
+            let mapped = StoreError::from(db(code));
+            assert!(
+                matches!(mapped, StoreError::Backend { transient: t, .. } if t == transient),
+                "{code}: {mapped:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_commit_without_the_servers_answer_has_an_unknown_outcome() {
+        let io = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let unknown =
+            [sqlx::Error::Io(io()), sqlx::Error::Protocol("x".into()), sqlx::Error::WorkerCrashed];
+        for error in unknown {
+            let mapped = StoreError::from(Error::Commit(error));
+            assert!(mapped.is_outcome_unknown() && !mapped.is_transient(), "{mapped:?}");
+        }
+        for code in ["57P01", "57P02", "08006"] {
+            let mapped = StoreError::from(Error::Commit(sql(code)));
+            assert!(mapped.is_outcome_unknown(), "{code}: {mapped:?}");
+        }
+        // The server's answer that the transaction rolled back is a plain error.
+        for (code, transient) in [("40001", true), ("23503", false), ("40P01", true)] {
+            let mapped = StoreError::from(Error::Commit(sql(code)));
+            assert!(
+                matches!(mapped, StoreError::Backend { transient: t, .. } if t == transient),
+                "{code}: {mapped:?}"
+            );
         }
     }
 

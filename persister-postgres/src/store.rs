@@ -141,6 +141,18 @@ impl CommandStore for PgStore {
         Ok(loaded?)
     }
 
+    /// One read of the header's revision column.
+    async fn revision(&self, id: &str) -> StoreResult<Option<i64>> {
+        let revision =
+            sqlx::query_scalar("SELECT revision FROM forma_commands WHERE command_id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(Error::from);
+        self.publish_pool();
+        Ok(revision?)
+    }
+
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
         Ok(list::list(&self.pool, filter).await?)
     }

@@ -59,7 +59,7 @@ pub(crate) async fn write(pool: &PgPool, ops: &[WriteOp]) -> Result<(), Error> {
             }
         }
     }
-    tx.commit().await?;
+    tx.commit().await.map_err(Error::Commit)?;
     Ok(())
 }
 

@@ -104,6 +104,12 @@ impl CommandStore for PendingStore {
         self.gate().await;
         result
     }
+    async fn revision(&self, id: &str) -> StoreResult<Option<i64>> {
+        self.gate().await;
+        let result = self.inner.revision(id).await;
+        self.gate().await;
+        result
+    }
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
         self.gate().await;
         let result = self.inner.list(filter).await;

@@ -19,6 +19,7 @@
 
 mod cluster;
 mod own_cluster;
+pub mod proxy;
 
 pub use own_cluster::OwnCluster;
 mod container;

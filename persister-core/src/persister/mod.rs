@@ -5,6 +5,7 @@
 //! messages handled together are committed in one transaction; only then does the stage go
 //! back to the cache and the replies go out.
 
+mod outcome;
 mod plan;
 mod process;
 mod recovery;
@@ -15,7 +16,7 @@ mod targets;
 mod write_set;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use recovery::{Recovery, RecoveryFailure};
 pub use stored::CodecStats;
@@ -45,6 +46,10 @@ pub struct PersisterConfig {
     /// The current time; [`Timestamp::now`] by default (tests fix it). Its readings are
     /// converted to UTC before they are stored (D8).
     pub clock: Clock,
+    /// How long the persister keeps trying to read the store back after a commit whose
+    /// outcome is unknown ([`StoreError::OutcomeUnknown`]), to find out whether it took
+    /// effect before it replies. Default 5 s.
+    pub outcome_window: Duration,
 }
 
 impl Default for PersisterConfig {
@@ -53,6 +58,7 @@ impl Default for PersisterConfig {
             cache_max_bytes: 256 * 1024 * 1024,
             opaque_fields: OpaqueFields::default(),
             clock: Arc::new(Timestamp::now),
+            outcome_window: Duration::from_secs(5),
         }
     }
 }
@@ -62,6 +68,7 @@ impl std::fmt::Debug for PersisterConfig {
         f.debug_struct("PersisterConfig")
             .field("cache_max_bytes", &self.cache_max_bytes)
             .field("opaque_fields", &self.opaque_fields)
+            .field("outcome_window", &self.outcome_window)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +78,13 @@ impl PersisterConfig {
     #[must_use]
     pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
         self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// Sets how long an unknown commit outcome is looked into before it is returned.
+    #[must_use]
+    pub fn outcome_window(mut self, window: Duration) -> Self {
+        self.outcome_window = window;
         self
     }
 

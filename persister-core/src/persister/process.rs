@@ -13,10 +13,12 @@
 use tracing::Instrument;
 
 use super::Persister;
+use super::outcome::{Expected, Landed, not_landed};
 use super::stage::Stage;
 use super::write_set::Refusal;
 use crate::error::{Error, Result, StoreError};
 use crate::messages::{Ack, Message, Reply};
+use crate::model::FormaCommand;
 use crate::store::{StoreResult, WriteOp};
 
 impl Persister {
@@ -120,19 +122,95 @@ impl Persister {
             }
         }
         if let Err(error) = self.write(ops).await {
-            stage.discard(&mut self.cache);
-            return Err((messages, error.into()));
+            let retried_insert = match (&error, messages.as_slice()) {
+                (StoreError::AlreadyExists { .. }, [Message::StoreNew(command)]) => {
+                    self.is_stored(command).await
+                }
+                _ => false,
+            };
+            if !retried_insert {
+                stage.discard(&mut self.cache);
+                return Err((messages, error.into()));
+            }
         }
         stage.finish(&mut self.cache, messages);
         Ok(replies)
     }
 
+    /// True when `command` is stored exactly as storing it now would store it, untouched
+    /// since (revision 0): a retried `StoreNewFormaCommand` whose first attempt took effect,
+    /// which then succeeds (idempotent). Any doubt (an encoding or read error) says no.
+    async fn is_stored(&mut self, command: &FormaCommand) -> bool {
+        let Ok(wanted) = self.codec.stored(command) else { return false };
+        match self.store.load(&command.id).await {
+            Ok(Some(found)) => found.header.revision == 0 && found == wanted,
+            _ => false,
+        }
+    }
+
+    /// Commits `ops` in one transaction, and answers a commit whose outcome is unknown by
+    /// finding it out (see [`resolve`](Self::resolve)).
+    async fn write(&mut self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let expected = Expected::of(&ops);
+        match self.commit(ops).await {
+            Err(error) if error.is_outcome_unknown() => {
+                let resolved = self.resolve(&expected, error).await;
+                if resolved.is_ok() {
+                    self.transactions += 1;
+                }
+                resolved
+            }
+            Ok(()) => {
+                self.transactions += 1;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Finds out whether a transaction whose commit answered `unknown` took effect, by
+    /// reading the revisions it moves ([`Expected::landed`]), retrying the reads with backoff
+    /// for [`PersisterConfig::outcome_window`](super::PersisterConfig::outcome_window):
+    /// `Ok` when it did; a transient [`StoreError::Backend`] (nothing was written) when it
+    /// did not; `unknown` itself when the store could not be read in time or holds neither
+    /// state. Counted in `persister_outcome_unknown_total{resolved}`.
+    async fn resolve(&self, expected: &Expected, unknown: StoreError) -> StoreResult<()> {
+        tracing::warn!(error = %unknown, "commit outcome unknown; reading the revisions back");
+        let deadline = tokio::time::Instant::now() + self.config.outcome_window;
+        let mut delays = crate::retry::delays();
+        let verdict = loop {
+            match expected.landed(&*self.store).await {
+                Ok(verdict) => break verdict,
+                Err(error) => {
+                    let now = tokio::time::Instant::now();
+                    let delay = delays.next().unwrap_or(crate::retry::MAX_DELAY);
+                    if now + delay >= deadline {
+                        tracing::warn!(%error, "cannot read the revisions back in time");
+                        break Landed::Undecidable;
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        };
+        let (label, result) = match verdict {
+            Landed::Yes => ("landed", Ok(())),
+            Landed::No => ("not_landed", Err(not_landed(unknown))),
+            Landed::Undecidable => ("unknown", Err(unknown)),
+        };
+        metrics::counter!("persister_outcome_unknown_total", "resolved" => label).increment(1);
+        tracing::info!(resolved = label, "commit outcome resolved");
+        result
+    }
+
     /// Commits `ops` in one transaction: nothing for none, the op's own method for one,
     /// [`write_batch`](crate::CommandStore::write_batch) for more.
-    async fn write(&mut self, mut ops: Vec<WriteOp>) -> StoreResult<()> {
+    async fn commit(&self, mut ops: Vec<WriteOp>) -> StoreResult<()> {
         let store = &*self.store;
-        let result = match (ops.len(), ops.pop()) {
-            (_, None) => return Ok(()),
+        match (ops.len(), ops.pop()) {
+            (_, None) => Ok(()),
             (1, Some(WriteOp::Insert(command))) => {
                 super::transaction("insert", store.insert(command)).await
             }
@@ -146,11 +224,7 @@ impl Persister {
                 ops.push(last);
                 super::transaction("write_batch", store.write_batch(ops)).await
             }
-        };
-        if result.is_ok() {
-            self.transactions += 1;
         }
-        result
     }
 
     /// Handles `message` and returns its acknowledgement.

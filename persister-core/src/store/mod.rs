@@ -47,13 +47,16 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   [`StoreError::DuplicateKey`], [`StoreError::Corrupt`], [`StoreError::TooLarge`] and
 ///   [`StoreError::Closed`] returned by a write are found before anything is committed:
 ///   **nothing was written**.
-/// - [`StoreError::Backend`] promises nothing about a write. Raised before the commit, it
-///   wrote nothing; raised while committing (a connection that breaks after `COMMIT` was
-///   sent, a failed sync), the outcome is unknown: the write may have taken effect. The error
-///   does not say which today; a caller that must know loads the command and compares its
-///   revision. [`StoreError::is_transient`] says whether retrying may help; a retried
-///   [`insert`](Self::insert) whose first attempt took effect gets
-///   [`StoreError::AlreadyExists`], a retried [`apply`](Self::apply) or
+/// - [`StoreError::Backend`] returned by a write means it did not take effect: raised before
+///   the commit, or by a commit the backend knows it rolled back.
+///   [`StoreError::is_transient`] says whether retrying may help.
+/// - [`StoreError::OutcomeUnknown`] means the write was sent to be committed and no answer
+///   came (a connection that broke after `COMMIT` was sent): it took effect entirely or not
+///   at all, and the caller cannot tell which from the error. Every write moves the
+///   revisions it touches (an insert creates revision 0, an apply bumps it, a delete removes
+///   the row), so [`revision`](Self::revision) read afterwards tells which; a blind retry is
+///   not safe, since a retried [`insert`](Self::insert) whose first attempt took effect gets
+///   [`StoreError::AlreadyExists`] and a retried [`apply`](Self::apply) or
 ///   [`delete`](Self::delete) [`StoreError::Conflict`] or [`StoreError::NotFound`].
 /// - Reads change nothing, whatever they return.
 ///
@@ -85,8 +88,9 @@ pub trait CommandStore: Send + Sync + Debug + 'static {
     /// [`StoreError::DuplicateKey`] when two rows share a (KSUID, operation) key
     /// ([`check_unique_keys`], decision D1);
     /// [`StoreError::TooLarge`] when a value exceeds the backend's limit.
-    /// [`StoreError::Backend`] for anything else, with the outcome unknown when raised while
-    /// committing (see the trait documentation).
+    /// [`StoreError::Backend`] for anything else (nothing was written);
+    /// [`StoreError::OutcomeUnknown`] when the commit's answer was lost (see the trait
+    /// documentation).
     async fn insert(&self, command: StoredCommand) -> StoreResult<()>;
 
     /// Applies the write set of one message in one transaction: the header's mutable fields,
@@ -102,8 +106,8 @@ pub trait CommandStore: Send + Sync + Debug + 'static {
     /// [`StoreError::Corrupt`] naming `resource_updates[position]` when a listed position
     /// has no row;
     /// [`StoreError::TooLarge`] when a value exceeds the backend's limit.
-    /// [`StoreError::Backend`] for anything else, with the outcome unknown when raised while
-    /// committing.
+    /// [`StoreError::Backend`] for anything else (nothing was written);
+    /// [`StoreError::OutcomeUnknown`] when the commit's answer was lost.
     async fn apply(&self, checkpoint: Checkpoint) -> StoreResult<()>;
 
     /// Deletes a command and its resource updates if its revision is `expected_revision`.
@@ -112,8 +116,8 @@ pub trait CommandStore: Send + Sync + Debug + 'static {
     /// Nothing was deleted after any of these:
     /// [`StoreError::NotFound`] when no command has the id;
     /// [`StoreError::Conflict`] when its revision is not `expected_revision`.
-    /// [`StoreError::Backend`] for anything else, with the outcome unknown when raised while
-    /// committing.
+    /// [`StoreError::Backend`] for anything else (nothing was written);
+    /// [`StoreError::OutcomeUnknown`] when the commit's answer was lost.
     async fn delete(&self, id: &str, expected_revision: i64) -> StoreResult<()>;
 
     /// Applies `ops` in ONE transaction, all of them or none (group commit); an empty batch
@@ -139,8 +143,8 @@ pub trait CommandStore: Send + Sync + Debug + 'static {
     /// Those of [`insert`](Self::insert), [`apply`](Self::apply) and
     /// [`delete`](Self::delete), for the failing op. [`StoreError::TooLarge`] may also come
     /// from merged applies that are too large together although each one alone is not
-    /// (PostgreSQL). [`StoreError::Backend`] with the outcome unknown when raised while
-    /// committing: then the whole batch took effect or none of it.
+    /// (PostgreSQL). [`StoreError::OutcomeUnknown`] when the commit's answer was lost: then the
+    /// whole batch took effect or none of it.
     async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()>;
 
     /// Loads a command with its resource updates ordered by position, or `None`.
@@ -149,6 +153,17 @@ pub trait CommandStore: Send + Sync + Debug + 'static {
     /// [`StoreError::Corrupt`] when a stored column cannot be read as the row type says (text
     /// that is not UTF-8, an unknown completion code); [`StoreError::Backend`] otherwise.
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>>;
+
+    /// The stored revision of a command, or `None` when no command has the id: how a caller
+    /// finds out whether a write that returned [`StoreError::OutcomeUnknown`] took effect.
+    ///
+    /// The default loads the whole command; backends override it with a read of the header.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load). Nothing is changed.
+    async fn revision(&self, id: &str) -> StoreResult<Option<i64>> {
+        Ok(self.load(id).await?.map(|stored| stored.header.revision))
+    }
 
     /// Lists the headers of the commands matching `filter`: most recent exact `StartTs`
     /// first (`start_ts`, then `start_ts_ns`), ties by id in descending byte order, then cut
@@ -193,8 +208,9 @@ pub trait CommandStore: Send + Sync + Debug + 'static {
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] when a selected command's state or time cannot be read:
-    /// nothing was deleted. [`StoreError::Backend`] otherwise, with the outcome unknown when
-    /// raised while committing (a retry deletes what the first attempt did not).
+    /// nothing was deleted. [`StoreError::Backend`] otherwise (nothing was deleted);
+    /// [`StoreError::OutcomeUnknown`] when the commit's answer was lost (a retry deletes what
+    /// the first attempt did not).
     async fn purge_finished(
         &self,
         before: Timestamp,
@@ -249,6 +265,9 @@ impl<T: CommandStore + ?Sized> CommandStore for Arc<T> {
     }
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
         (**self).load(id).await
+    }
+    async fn revision(&self, id: &str) -> StoreResult<Option<i64>> {
+        (**self).revision(id).await
     }
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
         (**self).list(filter).await

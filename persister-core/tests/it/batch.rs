@@ -105,7 +105,8 @@ async fn a_batch_that_the_store_refuses_falls_back_to_one_at_a_time() {
     let replies: Vec<String> = p
         .handle_batch(vec![
             Message::StoreNew(Box::new(command("b", 1, CommandKind::Apply))),
-            Message::StoreNew(Box::new(command("taken", 1, CommandKind::Apply))),
+            // Another command under a taken id (the same one again would be idempotent).
+            Message::StoreNew(Box::new(command("taken", 2, CommandKind::Apply))),
         ])
         .await
         .iter()

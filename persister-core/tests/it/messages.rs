@@ -228,7 +228,16 @@ async fn duplicate_keys_and_ids_are_rejected() {
     c.resource_updates[0].operation = Operation::Delete;
     c.resource_updates[1].resource.ksuid = "k0".into();
     p.store_new(c.clone()).await.expect("replace pair stored");
-    let err = p.store_new(c).await.expect_err("same id");
+    // Storing the same command again succeeds (a retry whose first attempt took effect)...
+    p.store_new(c.clone()).await.expect("an identical command again is idempotent");
+    // ...but another command under the same id is refused...
+    let mut other = c.clone();
+    other.client_id = "someone else".into();
+    let err = p.store_new(other).await.expect_err("same id, other content");
+    assert!(matches!(err, Error::Store(StoreError::AlreadyExists { .. })));
+    // ...and so is the same command once the stored one has moved on.
+    p.update_progress(progress("r", 0, Operation::Delete, S::InProgress, 1)).await.expect("ok");
+    let err = p.store_new(c).await.expect_err("stored one changed since");
     assert!(matches!(err, Error::Store(StoreError::AlreadyExists { .. })));
     // Messages for an unknown command are typed errors.
     let err = p.update_progress(progress("nope", 0, Operation::Create, S::InProgress, 1)).await;

@@ -201,7 +201,9 @@ async fn run_once(
             setup.retention
         ))
         .await?;
-    let prefill = PersisterHandle::spawn(Persister::new(store.clone()), HandleConfig::default()).0;
+    // Every old command is sent at once: the last ones wait for all the others.
+    let prefill_config = HandleConfig::default().call_timeout(Duration::from_secs(600));
+    let prefill = PersisterHandle::spawn(Persister::new(store.clone()), prefill_config).0;
     let stored: Vec<_> = setup
         .finished
         .iter()

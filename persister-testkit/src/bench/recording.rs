@@ -109,6 +109,9 @@ impl CommandStore for RecordingStore {
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
         self.inner.load(id).await
     }
+    async fn revision(&self, id: &str) -> StoreResult<Option<i64>> {
+        self.inner.revision(id).await
+    }
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
         self.inner.list(filter).await
     }
@@ -157,6 +160,9 @@ impl CommandStore for SinkStore {
         Ok(())
     }
     async fn load(&self, _id: &str) -> StoreResult<Option<StoredCommand>> {
+        Ok(None)
+    }
+    async fn revision(&self, _id: &str) -> StoreResult<Option<i64>> {
         Ok(None)
     }
     async fn list(&self, _filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {

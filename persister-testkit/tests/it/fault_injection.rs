@@ -2,7 +2,8 @@
 //! completion each) over a `FaultyStore` on in-memory SQLite whose k-th write fails. The failed
 //! message changes nothing, the cache holds nothing unpersisted, a retry succeeds, and the
 //! result equals the reference model's; the same holds when the failed write is a group-commit
-//! batch.
+//! batch. A commit whose answer is lost (before or after it took effect) is resolved by the
+//! persister before it replies: success exactly when the write is durable.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use persister_core::{
     CommandStore, DynCommandStore, FormaCommand, Message, Persister, PersisterConfig, Timestamp,
 };
 use persister_sqlite::{SqliteConfig, SqliteStore};
-use persister_testkit::faulty::FaultyStore;
+use persister_testkit::faulty::{Fault, FaultyStore};
 use persister_testkit::model::{ReferenceModel, Reply};
 use persister_testkit::properties::config;
 use persister_testkit::workload;
@@ -99,12 +100,15 @@ async fn matches_model(
     Ok(())
 }
 
-/// Runs every message with write `k` failing; checks the failed message and its retry.
-async fn run_with_failed_write(seed: u64, k: u64) -> Result<(), TestCaseError> {
+/// Runs every message with write `k` failing as `fault` says; checks the failed message and
+/// its retry. A write refused or lost before its commit fails with a transient error, changes
+/// nothing and succeeds when retried; one lost after its commit succeeds (the persister reads
+/// the revision back) and is not retried.
+async fn run_with_failed_write(seed: u64, k: u64, fault: Fault) -> Result<(), TestCaseError> {
     let (command, messages) = run_messages(seed);
     let id = command.id.as_str();
     let (inner, faulty) = stores().await;
-    faulty.fail_write(k);
+    faulty.fail_write_with(k, fault);
     let mut p = Persister::with_config(faulty.clone(), persister_config());
     let mut model = ReferenceModel::new(now());
     let mut failed = false;
@@ -114,10 +118,16 @@ async fn run_with_failed_write(seed: u64, k: u64) -> Result<(), TestCaseError> {
         let result = p.handle(m.clone()).await;
         if writes < k && faulty.writes() >= k {
             failed = true;
+            if fault == Fault::LostAfterCommit {
+                prop_assert_eq!(Reply::of_reply(result), model.handle(m), "step {} landed", step);
+                cache_matches_store(&mut p, &inner, id).await?;
+                continue;
+            }
             let Err(err) = result else {
                 return Err(fail(format!("step {step}: write {k} failed but the call succeeded")));
             };
             prop_assert!(err.is_transient(), "step {}: {:?}", step, err);
+            prop_assert!(!err.outcome_unknown(), "step {}: resolved: {:?}", step, err);
             let after = inner.load(id).await.map_err(fail)?;
             prop_assert_eq!(after, before, "step {}: the store is unchanged", step);
             cache_matches_store(&mut p, &inner, id).await?;
@@ -218,7 +228,67 @@ fn prop_a_failed_write_changes_nothing_and_its_retry_succeeds() {
     assert_eq!(usize::try_from(writes).ok(), Some(messages.len()));
     assert_eq!(messages.len(), 1 + RESOURCES * 6);
     let strategy = (0u64..1_000, 1..=writes);
-    check("failed write", strategy, |(seed, k)| rt.block_on(run_with_failed_write(seed, k)));
+    check("failed write", strategy, |(seed, k)| {
+        rt.block_on(run_with_failed_write(seed, k, Fault::Refuse { transient: true }))
+    });
+}
+
+/// Every fault mode.
+const FAULTS: [Fault; 3] =
+    [Fault::Refuse { transient: true }, Fault::LostBeforeCommit, Fault::LostAfterCommit];
+
+#[test]
+fn prop_a_lost_commit_is_resolved_before_the_reply() {
+    let rt = runtime();
+    let writes = u64::try_from(1 + RESOURCES * 6).expect("small");
+    let strategy = (0u64..1_000, 1..=writes, proptest::sample::select(&FAULTS[1..]));
+    check("lost commit", strategy, |(seed, k, fault)| {
+        rt.block_on(run_with_failed_write(seed, k, fault))
+    });
+}
+
+#[test]
+fn every_write_of_a_run_may_fail_in_every_way() {
+    let rt = runtime();
+    let writes = u64::try_from(1 + RESOURCES * 6).expect("small");
+    for fault in FAULTS {
+        for k in 1..=writes {
+            rt.block_on(run_with_failed_write(7, k, fault))
+                .unwrap_or_else(|e| panic!("write {k} failing as {fault:?}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn a_lost_commit_that_cannot_be_read_back_stays_unknown() {
+    let rt = runtime();
+    rt.block_on(async {
+        let (command, messages) = run_messages(3);
+        let (inner, faulty) = stores().await;
+        let config = persister_config().outcome_window(std::time::Duration::from_millis(200));
+        let mut p = Persister::with_config(faulty.clone(), config);
+        let mut messages = messages.into_iter();
+        let first = messages.next().expect("StoreNew");
+        p.handle(first).await.expect("stored");
+        faulty.fail_write_with(1, Fault::LostAfterCommit);
+        faulty.fail_revision_reads(u64::MAX);
+        let next = messages.next().expect("a progress report");
+        let err = p.handle(next).await.expect_err("the outcome cannot be found out");
+        assert!(err.outcome_unknown() && !err.is_transient(), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                persister_core::Error::Store(persister_core::StoreError::OutcomeUnknown { .. })
+            ),
+            "{err:?}"
+        );
+        // The write did land; the persister holds nothing stale and reloads it.
+        faulty.fail_revision_reads(0);
+        let cached = p.load(&command.id).await.expect("loads");
+        let fresh = Persister::new(inner.clone()).load(&command.id).await.expect("loads");
+        assert_eq!(cached, fresh);
+        assert_eq!(inner.revision(&command.id).await.expect("reads"), Some(1));
+    });
 }
 
 #[test]
