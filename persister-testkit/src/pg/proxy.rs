@@ -72,6 +72,24 @@ impl CutProxy {
         Ok(Self { addr, armed, counters, stop, accept })
     }
 
+    /// Starts a proxy in front of the server of `url`; returns it with `url` pointed at it.
+    ///
+    /// # Errors
+    /// When `url` does not name one TCP host, the host does not resolve, or no port can be
+    /// bound.
+    pub async fn in_front_of(url: &str) -> std::io::Result<(Self, String)> {
+        // Any loopback address first, to learn the URL's host and port.
+        let placeholder = SocketAddr::from(([127, 0, 0, 1], 0));
+        let (upstream, _) = super::url::through(url, placeholder).map_err(std::io::Error::other)?;
+        let upstream = tokio::net::lookup_host(upstream.as_str())
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::other(format!("{upstream} does not resolve")))?;
+        let proxy = Self::start(upstream).await?;
+        let (_, proxied) = super::url::through(url, proxy.addr).map_err(std::io::Error::other)?;
+        Ok((proxy, proxied))
+    }
+
     /// The address clients connect to.
     pub fn addr(&self) -> SocketAddr {
         self.addr

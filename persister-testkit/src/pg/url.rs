@@ -27,9 +27,59 @@ pub(super) fn with_database(url: &str, name: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// The `host:port` of `url` (port 5432 when absent), and `url` pointed at `via` instead, with
+/// `sslmode=disable` (a proxy in between does not speak TLS).
+pub(super) fn through(url: &str, via: std::net::SocketAddr) -> Result<(String, String), String> {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let (scheme, rest) = head
+        .split_once("://")
+        .ok_or_else(|| format!("not a postgres:// URL: {}", redact_url(url)))?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (user, host) = match authority.rsplit_once('@') {
+        Some((user, host)) => (Some(user), host),
+        None => (None, authority),
+    };
+    if host.is_empty() || host.contains(',') {
+        return Err(format!("a proxy needs one TCP host in {}", redact_url(url)));
+    }
+    let upstream = if host.contains(':') { host.to_owned() } else { format!("{host}:5432") };
+    let user = user.map(|u| format!("{u}@")).unwrap_or_default();
+    let mut params: Vec<&str> = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|p| !p.is_empty() && !p.starts_with("sslmode="))
+        .collect();
+    params.push("sslmode=disable");
+    Ok((upstream, format!("{scheme}://{user}{via}/{path}?{}", params.join("&"))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_go_through_a_proxy() {
+        let via: std::net::SocketAddr = "127.0.0.1:7000".parse().expect("an address");
+        let cases = [
+            (
+                "postgres://u:p@h:5433/db",
+                "h:5433",
+                "postgres://u:p@127.0.0.1:7000/db?sslmode=disable",
+            ),
+            (
+                "postgres://u@h/db?sslmode=require&x=1",
+                "h:5432",
+                "postgres://u@127.0.0.1:7000/db?x=1&sslmode=disable",
+            ),
+        ];
+        for (url, upstream, proxied) in cases {
+            assert_eq!(through(url, via), Ok((upstream.to_owned(), proxied.to_owned())), "{url}");
+        }
+        assert!(through("postgres://u@h1,h2/db", via).is_err());
+    }
 
     #[test]
     fn urls_point_at_the_test_database() {

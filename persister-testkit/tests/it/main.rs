@@ -25,6 +25,8 @@ mod memory;
 #[cfg(feature = "sqlite")]
 mod metrics;
 #[cfg(feature = "postgres")]
+mod pg_cut;
+#[cfg(feature = "postgres")]
 mod pg_harness;
 #[cfg(feature = "postgres")]
 mod pg_restart;
