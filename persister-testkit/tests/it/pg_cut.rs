@@ -109,7 +109,7 @@ async fn every_commit_of_a_w1_stream_cut_on_the_wire_is_resolved() {
     let (cuts_before, cuts_after) = proxy.cuts();
     assert_eq!((cuts_before, cuts_after), (not_landed, landed));
     assert!(cuts_before + cuts_after >= 1_000, "at least 1,000 cuts");
-    println!(
+    eprintln!(
         "cut-after-commit run: {} messages in {:.1?}, acknowledged {acknowledged} (every one \
          checked durable), cuts {} (after COMMIT, resolved landed: {landed}; before COMMIT, \
          resolved not landed and retried: {not_landed}), messages without a write {no_write}, \
