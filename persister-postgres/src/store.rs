@@ -9,16 +9,14 @@
 //! literals in this file and never come from input.
 
 use async_trait::async_trait;
-#[cfg(doc)]
-use persister_core::StoreError;
 use persister_core::{
     Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, PurgedCommand,
-    StoreInfo, StoreResult, StoredCommand, SummaryPage, Timestamp, WriteOp,
+    StoreError, StoreInfo, StoreResult, StoredCommand, SummaryPage, Timestamp, WriteOp,
 };
 use sqlx::postgres::PgPool;
 
 use crate::config::PgConfig;
-use crate::error::Error;
+use crate::error::{BACKEND, Error};
 use crate::schema::{self, header_columns, read_header, read_update, update_columns};
 use crate::write::write;
 use crate::{list, retention};
@@ -27,6 +25,8 @@ use crate::{list, retention};
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// Opened with [`PgConfig::read_only`]: writes are refused before they are sent.
+    read_only: bool,
 }
 
 impl PgStore {
@@ -46,7 +46,7 @@ impl PgStore {
         let pool = config.pool_options().connect_with(options).await.map_err(Error::from)?;
         if config.read_only {
             schema::check_current(&pool).await?;
-            return Ok(Self { pool });
+            return Ok(Self { pool, read_only: true });
         }
         Self::from_pool(pool).await
     }
@@ -57,7 +57,7 @@ impl PgStore {
     /// As [`connect`](Self::connect), except for connecting.
     pub async fn from_pool(pool: PgPool) -> StoreResult<Self> {
         schema::migrate(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, read_only: false })
     }
 
     /// The connection pool, for tests that run their own statements next to the store. Only
@@ -106,6 +106,19 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Refuses a write of a store opened read-only, before anything is sent. The server would
+    /// answer 25006, which is transient when a primary was demoted; here it is this store's
+    /// own setting, which no retry changes.
+    fn writable(&self) -> StoreResult<()> {
+        if self.read_only {
+            let source = "the store was opened read-only (PgConfig::read_only)".into();
+            return Err(StoreError::Backend { backend: BACKEND, transient: false, source });
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl CommandStore for PgStore {
     /// Closes the pool: no new operation starts, and this waits until the connections in use
@@ -130,6 +143,9 @@ impl CommandStore for PgStore {
     }
 
     async fn write_batch(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        if !ops.is_empty() {
+            self.writable()?;
+        }
         let written = write(&self.pool, &ops).await;
         self.publish_pool();
         Ok(written?)
@@ -178,6 +194,7 @@ impl CommandStore for PgStore {
         before: Timestamp,
         max_rows: u32,
     ) -> StoreResult<Vec<PurgedCommand>> {
+        self.writable()?;
         Ok(retention::purge_finished(&self.pool, before, max_rows).await?)
     }
 

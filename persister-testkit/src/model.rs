@@ -119,9 +119,6 @@ impl ReferenceModel {
                 return Reply::DuplicateKey;
             }
         }
-        if self.commands.contains_key(&command.id) {
-            return Reply::AlreadyExists;
-        }
         let completions = vec![Completion::Pending; rus.len()];
         // D8: every time given is stored in UTC.
         command.start_ts = command.start_ts.to_utc();
@@ -139,6 +136,11 @@ impl ReferenceModel {
         for t in &mut command.target_updates {
             t.start_ts = t.start_ts.to_utc();
             t.modified_ts = t.modified_ts.to_utc();
+        }
+        if let Some(e) = self.commands.get(&command.id) {
+            // Storing the same command again is idempotent while nothing changed it since.
+            let untouched = e.command == command && e.completions == completions && !e.finalized;
+            return if untouched { Reply::Ack(Ack::Applied) } else { Reply::AlreadyExists };
         }
         self.commands.insert(command.id.clone(), Entry { command, completions, finalized: false });
         Reply::Ack(Ack::Applied)

@@ -23,6 +23,12 @@ pub struct HandleConfig {
     /// Most commands deleted by one background purge step (one short transaction). Default
     /// 100.
     pub purge_batch: u32,
+    /// Whether a call whose message failed with a transient error (a busy or unreachable
+    /// store, a conflict, a lost commit found not to have taken effect) sends it again, with
+    /// exponential backoff and jitter, until it succeeds, fails otherwise or the call timeout
+    /// is near. Only messages that wrote nothing come back to be retried, so a retry never
+    /// applies a message twice. Counted in `persister_retries_total{kind}`. Default on.
+    pub retry_transient: bool,
 }
 
 impl Default for HandleConfig {
@@ -35,11 +41,19 @@ impl Default for HandleConfig {
             idle_timeout: None,
             retain_finished_for: None,
             purge_batch: 100,
+            retry_transient: true,
         }
     }
 }
 
 impl HandleConfig {
+    /// Turns the retries of transient errors on or off.
+    #[must_use]
+    pub fn retry_transient(mut self, on: bool) -> Self {
+        self.retry_transient = on;
+        self
+    }
+
     /// Sets the per-call timeout.
     #[must_use]
     pub fn call_timeout(mut self, timeout: Duration) -> Self {

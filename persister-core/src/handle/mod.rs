@@ -14,7 +14,7 @@ use tracing::Instrument;
 use crate::error::{Error, Result};
 use crate::messages::{Ack, Message, Reply, ResourceCompletion, ResourceProgress};
 use crate::model::{FormaCommand, ResourceUpdateRef, TargetUpdate, Timestamp};
-use crate::persister::{Persister, PersisterStats, Recovery};
+use crate::persister::{Persister, PersisterStats, Recovery, Retry};
 use crate::retention::Purge;
 use crate::store::{ListFilter, SummaryPage};
 
@@ -25,7 +25,7 @@ pub use config::HandleConfig;
 enum Envelope {
     Call {
         message: Message,
-        reply: oneshot::Sender<Result<Reply>>,
+        reply: oneshot::Sender<Retry>,
     },
     Recover(oneshot::Sender<Result<Recovery>>),
     Stats(oneshot::Sender<PersisterStats>),
@@ -45,6 +45,7 @@ enum Envelope {
 pub struct PersisterHandle {
     tx: mpsc::Sender<Envelope>,
     call_timeout: Duration,
+    retry_transient: bool,
 }
 
 impl std::fmt::Debug for Envelope {
@@ -68,27 +69,49 @@ impl PersisterHandle {
     /// the mailbox is drained.
     pub fn spawn(persister: Persister, config: HandleConfig) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.mailbox.max(1));
-        let call_timeout = config.call_timeout;
+        let (call_timeout, retry_transient) = (config.call_timeout, config.retry_transient);
         let task = tokio::spawn(run(persister, rx, config));
-        (Self { tx, call_timeout }, task)
+        (Self { tx, call_timeout, retry_transient }, task)
     }
 
-    /// Sends a message and waits for its reply.
+    /// Sends a message and waits for its reply, sending it again after a transient error
+    /// when [`HandleConfig::retry_transient`] is on (the default) and the call timeout allows.
     ///
     /// # Errors
-    /// The message's own error; [`Error::Timeout`] when no reply came in time (the message may
-    /// still be applied later); [`Error::Shutdown`] when the persister has stopped.
+    /// The message's own error (after the retries, the last one); [`Error::Timeout`] when no
+    /// reply came in time (the message may still be applied later); [`Error::Shutdown`] when
+    /// the persister has stopped.
     pub async fn call(&self, message: Message) -> Result<Reply> {
         let started = Instant::now();
         let kind = message.kind();
-        let (reply, rx) = oneshot::channel();
-        let wait = async {
-            self.tx.send(Envelope::Call { message, reply }).await.map_err(|_| Error::Shutdown)?;
-            rx.await.map_err(|_| Error::Shutdown)?
-        };
-        let result = match tokio::time::timeout(self.call_timeout, wait).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::Timeout { after: self.call_timeout }),
+        let deadline = tokio::time::Instant::now() + self.call_timeout;
+        let mut delays = crate::retry::delays();
+        let mut message = message;
+        let result = loop {
+            let (reply, rx) = oneshot::channel();
+            let wait = async {
+                let call = Envelope::Call { message, reply };
+                self.tx.send(call).await.map_err(|_| Error::Shutdown)?;
+                rx.await.map_err(|_| Error::Shutdown)
+            };
+            let (result, back) = match tokio::time::timeout_at(deadline, wait).await {
+                Ok(Ok(retry)) => retry,
+                Ok(Err(error)) => break Err(error),
+                Err(_) => break Err(Error::Timeout { after: self.call_timeout }),
+            };
+            match (result, back) {
+                (Err(error), Some(again)) if self.retry_transient => {
+                    let delay = delays.next().unwrap_or(crate::retry::MAX_DELAY);
+                    if tokio::time::Instant::now() + delay >= deadline {
+                        break Err(error);
+                    }
+                    tracing::debug!(%error, ?delay, kind, "transient error; sending the message again");
+                    metrics::counter!("persister_retries_total", "kind" => kind).increment(1);
+                    tokio::time::sleep(delay).await;
+                    message = again;
+                }
+                (result, _) => break result,
+            }
         };
         metrics::histogram!("persister_call_seconds", "kind" => kind)
             .record(started.elapsed().as_secs_f64());
@@ -339,10 +362,7 @@ fn mailbox_depth(queued: usize) {
 }
 
 /// Handles the queued calls as one batch and replies to each.
-async fn flush(
-    persister: &mut Persister,
-    calls: &mut Vec<(Message, oneshot::Sender<Result<Reply>>)>,
-) {
+async fn flush(persister: &mut Persister, calls: &mut Vec<(Message, oneshot::Sender<Retry>)>) {
     if calls.is_empty() {
         return;
     }
@@ -355,7 +375,7 @@ async fn flush(
         .record(f64::from(u32::try_from(size).unwrap_or(u32::MAX)));
     let span = tracing::debug_span!("persister.batch", batch_size = size);
     let started = Instant::now();
-    let results = persister.handle_batch(messages).instrument(span).await;
+    let results = persister.handle_batch_returning(messages).instrument(span).await;
     metrics::histogram!("persister_batch_seconds").record(started.elapsed().as_secs_f64());
     for (reply, result) in replies.into_iter().zip(results) {
         let _ = reply.send(result);

@@ -18,6 +18,7 @@ mod write_set;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub(crate) use process::Retry;
 pub use recovery::{Recovery, RecoveryFailure};
 pub use stored::CodecStats;
 

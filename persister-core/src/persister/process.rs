@@ -21,6 +21,18 @@ use crate::messages::{Ack, Message, Reply};
 use crate::model::FormaCommand;
 use crate::store::{StoreResult, WriteOp};
 
+/// A reply, and its message when the reply is a transient error: nothing was written (or the
+/// write was found not to have taken effect), so sending the message again is safe. A stored
+/// command was moved out of a message whose reply is a success, which therefore never comes
+/// back.
+pub(crate) type Retry = (Result<Reply>, Option<Message>);
+
+/// Pairs `reply` with `message` when the reply is a transient error.
+fn retry(reply: Result<Reply>, message: Option<Message>) -> Retry {
+    let again = matches!(&reply, Err(e) if e.is_transient());
+    (reply, message.filter(|_| again))
+}
+
 impl Persister {
     /// Handles one message in one store transaction.
     ///
@@ -36,6 +48,12 @@ impl Persister {
 
     /// Handles one message whose timestamps are already UTC.
     async fn handle_utc(&mut self, message: Message) -> Result<Reply> {
+        self.handle_one(message).await.0
+    }
+
+    /// Handles one message whose timestamps are already UTC; the message comes back with a
+    /// transient error (see [`Retry`]).
+    async fn handle_one(&mut self, message: Message) -> Retry {
         let span = tracing::debug_span!(
             "persister.message",
             command_id = message.command_id(),
@@ -43,10 +61,12 @@ impl Persister {
         );
         let id = message.command_id().to_owned();
         match self.run(vec![message]).instrument(span).await {
-            Ok(mut replies) => {
-                replies.pop().unwrap_or_else(|| Err(StoreError::NotFound { id }.into()))
+            Ok((mut replies, mut messages)) => {
+                let reply =
+                    replies.pop().unwrap_or_else(|| Err(StoreError::NotFound { id }.into()));
+                retry(reply, messages.pop())
             }
-            Err((_, error)) => Err(error),
+            Err((mut messages, error)) => retry(Err(error), messages.pop()),
         }
     }
 
@@ -56,19 +76,28 @@ impl Persister {
     /// If the commit fails (or a message fails after it began changing its command), nothing
     /// of the batch was written and the messages are handled again one at a time, each in its
     /// own transaction. Timestamps are converted to UTC once, as by [`handle`](Self::handle).
-    pub async fn handle_batch(&mut self, mut messages: Vec<Message>) -> Vec<Result<Reply>> {
+    pub async fn handle_batch(&mut self, messages: Vec<Message>) -> Vec<Result<Reply>> {
+        self.handle_batch_returning(messages).await.into_iter().map(|(reply, _)| reply).collect()
+    }
+
+    /// As [`handle_batch`](Self::handle_batch); each message whose reply is a transient
+    /// error comes back with it, so that the caller can send it again.
+    pub(crate) async fn handle_batch_returning(
+        &mut self,
+        mut messages: Vec<Message>,
+    ) -> Vec<Retry> {
         messages.iter_mut().for_each(Message::normalize_utc);
         let mut out = Vec::with_capacity(messages.len());
         if messages.len() < 2 {
             for m in messages {
-                out.push(self.handle_utc(m).await);
+                out.push(self.handle_one(m).await);
             }
             return out;
         }
         match self.run(messages).await {
-            Ok(replies) => {
+            Ok((replies, messages)) => {
                 self.batches += 1;
-                replies
+                replies.into_iter().zip(messages).map(|(r, m)| retry(r, Some(m))).collect()
             }
             Err((messages, error)) => {
                 // Not swallowed: each message is handled again below and gets its own reply,
@@ -76,7 +105,7 @@ impl Persister {
                 tracing::warn!(%error, "group commit failed; handling one at a time");
                 self.batch_fallbacks += 1;
                 for m in messages {
-                    out.push(self.handle_utc(m).await);
+                    out.push(self.handle_one(m).await);
                 }
                 out
             }
@@ -90,7 +119,7 @@ impl Persister {
     async fn run(
         &mut self,
         messages: Vec<Message>,
-    ) -> std::result::Result<Vec<Result<Reply>>, (Vec<Message>, Error)> {
+    ) -> std::result::Result<(Vec<Result<Reply>>, Vec<Message>), (Vec<Message>, Error)> {
         let mut stage = Stage::default();
         let mut replies = Vec::with_capacity(messages.len());
         let mut ops = Vec::new();
@@ -133,8 +162,9 @@ impl Persister {
                 return Err((messages, error.into()));
             }
         }
-        stage.finish(&mut self.cache, messages);
-        Ok(replies)
+        let mut messages = messages;
+        stage.finish(&mut self.cache, &mut messages);
+        Ok((replies, messages))
     }
 
     /// True when `command` is stored exactly as storing it now would store it, untouched

@@ -136,7 +136,7 @@ impl Stage {
     /// Applies the stage to the cache once its writes are durable: kept entries go back
     /// (stored commands are moved in from `messages`), finalized and deleted ones are counted
     /// as evicted; then the cache's byte cap is enforced.
-    pub(super) fn finish(self, cache: &mut Cache, mut messages: Vec<Message>) {
+    pub(super) fn finish(self, cache: &mut Cache, messages: &mut [Message]) {
         for why in self.evictions {
             cache.count_eviction(why);
         }

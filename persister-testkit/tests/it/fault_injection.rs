@@ -299,3 +299,52 @@ fn prop_a_failed_group_commit_falls_back_to_one_at_a_time() {
         rt.block_on(run_with_failed_batch(seed, &sizes, pick))
     });
 }
+
+#[test]
+fn the_handle_retries_transient_failures_unless_told_not_to() {
+    use persister_core::{HandleConfig, PersisterHandle};
+    let rt = runtime();
+    rt.block_on(async {
+        let (command, messages) = run_messages(5);
+        for (retry, fault) in [
+            (true, Fault::Refuse { transient: true }),
+            (true, Fault::LostBeforeCommit),
+            (false, Fault::Refuse { transient: true }),
+            (true, Fault::Refuse { transient: false }),
+        ] {
+            let (inner, faulty) = stores().await;
+            let config = HandleConfig::default().retry_transient(retry);
+            let (handle, task) = PersisterHandle::spawn(
+                Persister::with_config(faulty.clone(), persister_config()),
+                config,
+            );
+            let mut model = ReferenceModel::new(now());
+            for (step, m) in messages.iter().take(20).enumerate() {
+                if step == 10 {
+                    faulty.fail_write_with(1, fault);
+                }
+                let writes = faulty.writes();
+                let result = handle.call(m.clone()).await;
+                let transient =
+                    matches!(fault, Fault::Refuse { transient: false }).then_some(false);
+                if step == 10 && (!retry || transient.is_some()) {
+                    let err = result.expect_err("the failure reaches the caller");
+                    assert_eq!(err.is_transient(), transient.is_none(), "{fault:?}: {err:?}");
+                    assert_eq!(faulty.writes(), writes + 1, "not retried");
+                    // The caller sends it again itself.
+                    let again = handle.call(m.clone()).await;
+                    assert_eq!(Reply::of_reply(again), model.handle(m.clone()));
+                    continue;
+                }
+                if step == 10 {
+                    assert_eq!(faulty.writes(), writes + 2, "{fault:?}: retried once");
+                }
+                assert_eq!(Reply::of_reply(result), model.handle(m.clone()), "step {step}");
+            }
+            handle.shutdown().await.expect("shuts down");
+            let _ = task.await;
+            let stored = Persister::new(inner).load(&command.id).await.ok();
+            assert_eq!(stored.as_ref(), model.load(&command.id), "{fault:?}, retry {retry}");
+        }
+    });
+}

@@ -289,10 +289,13 @@ async fn errors_of_messages_carrying_secrets_do_not_show_them() {
     p.store_new(command("taken")).await.expect("stored");
     let mut duplicate_key = command("dup-key");
     duplicate_key.resource_updates.push(duplicate_key.resource_updates[0].clone());
+    // Another command under a taken id (the same one again would be stored idempotently).
+    let mut other_taken = command("taken");
+    other_taken.client_id = "another client".into();
     let errors: Vec<(&str, Error)> = vec![
         ("progress, unknown command", p.update_progress(progress("nope")).await.expect_err("x")),
         ("completion, unknown command", p.complete(completion("nope")).await.expect_err("x")),
-        ("store_new, id taken", p.store_new(command("taken")).await.expect_err("x")),
+        ("store_new, id taken", p.store_new(other_taken).await.expect_err("x")),
         ("store_new, duplicate key", p.store_new(duplicate_key).await.expect_err("x")),
         ("finalize, not all final", p.finalize_incomplete("taken").await.expect_err("x")),
     ];
