@@ -2,6 +2,8 @@
 //! databases written by the persister.
 
 mod checks;
+mod export;
 mod fixture;
+mod import;
 mod postgres;
 mod sqlite;
