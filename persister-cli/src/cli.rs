@@ -159,8 +159,12 @@ pub(crate) struct ExportArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
     /// The JSON Lines file: one command per line, as `export` writes it.
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", required_unless_present = "from_formae")]
     pub(crate) file: Option<PathBuf>,
+    /// Read the commands of a formae agent's own database instead (`sqlite:PATH` or
+    /// `postgres://...`), opened read-only.
+    #[arg(long, value_name = "URL", conflicts_with = "file")]
+    pub(crate) from_formae: Option<String>,
     /// Check every command as it would be stored, and report; write nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,

@@ -56,6 +56,9 @@ pub(crate) enum CliError {
         /// Commands that could not be read or stored.
         failed: usize,
     },
+    /// A formae agent's database cannot be read.
+    #[error(transparent)]
+    Formae(#[from] crate::formae::FormaeError),
     /// Writing the output failed (a closed pipe, say).
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),

@@ -16,6 +16,7 @@ mod cli;
 mod db;
 mod error;
 mod export;
+mod formae;
 mod import;
 mod list;
 mod output;

@@ -71,6 +71,12 @@ impl<'a> Importer<'a> {
         self.summary.failed.push(Problem { id, place, reason });
     }
 
+    /// Records a warning about a command that is imported anyway.
+    pub(crate) fn warn(&mut self, id: &str, place: &str, reason: String) {
+        let problem = Problem { id: Some(id.to_owned()), place: place.to_owned(), reason };
+        self.summary.warnings.push(problem);
+    }
+
     /// Adds a command of `size` JSON bytes read at `place`; the batch is stored when full.
     ///
     /// # Errors

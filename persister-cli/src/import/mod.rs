@@ -4,6 +4,7 @@
 //! under the same id with another content is a conflict, left as it is.
 
 mod batch;
+mod formae;
 mod summary;
 
 use std::fs::File;
@@ -21,6 +22,9 @@ use crate::error::CliError;
 
 /// Runs `import`.
 pub(crate) async fn run(url: &str, args: &ImportArgs) -> Result<(), CliError> {
+    if let Some(from) = &args.from_formae {
+        return formae::run(url, from, args).await;
+    }
     let Some(path) = &args.file else {
         return Err(CliError::NoInput);
     };

@@ -4,6 +4,8 @@
 mod checks;
 mod export;
 mod fixture;
+mod formae;
+mod formae_db;
 mod import;
 mod postgres;
 mod sqlite;

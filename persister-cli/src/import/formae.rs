@@ -1,0 +1,47 @@
+//! `import --from-formae URL`: the commands of a formae agent's own database, read
+//! read-only, stored as an import of JSON Lines stores them. Unfinished commands stay
+//! unfinished, finished ones are stored as they are (never hashed again, D6).
+
+use crate::cli::ImportArgs;
+use crate::db::{Access, Db};
+use crate::error::CliError;
+use crate::formae::{Reader, row_bytes, row_id};
+use crate::import::{Importer, finish};
+
+/// `forma_commands` rows read per query.
+const PAGE: u32 = 200;
+
+/// Where every command of a formae database comes from, in messages.
+const PLACE: &str = "formae";
+
+/// Runs `import --from-formae`.
+pub(crate) async fn run(url: &str, from: &str, args: &ImportArgs) -> Result<(), CliError> {
+    let reader = Reader::open(from)?;
+    let layout = reader.layout().await?;
+    let access = if args.dry_run { Access::ReadOnly } else { Access::Create };
+    let db = Db::open(url, access).await?;
+    let mut importer = Importer::new(&db, args.dry_run, args.batch);
+    let mut after = String::new();
+    loop {
+        let page = reader.commands(&after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = row_id(last);
+        for header in page {
+            let id = row_id(&header);
+            let mut size = row_bytes(&header);
+            match reader.read(layout, &header, &id).await? {
+                Ok(read) => {
+                    for warning in read.warnings {
+                        importer.warn(&id, PLACE, warning);
+                    }
+                    size += read.command.resource_updates.len() as u64 * 1024;
+                    importer.push(PLACE.into(), read.command, size).await?;
+                }
+                Err(e) => importer.unreadable(Some(id), PLACE.into(), e.to_string()),
+            }
+        }
+    }
+    importer.flush().await?;
+    let summary = importer.into_summary();
+    finish(db, &summary, args.dry_run).await
+}
