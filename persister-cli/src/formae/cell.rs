@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use persister_core::{RawJson, Timestamp, codec};
+use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// A column value.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,13 +17,9 @@ pub(crate) enum Cell {
     /// An integer.
     Int(i64),
     /// A boolean (PostgreSQL).
-    #[allow(dead_code, reason = "only PostgreSQL's typed columns give one")]
     Bool(bool),
     /// Text or a BLOB: bytes either way (the Go agent binds JSON as bytes).
     Bytes(Vec<u8>),
-    /// A typed time (PostgreSQL `TIMESTAMP`, the wall clock in UTC).
-    #[allow(dead_code, reason = "only PostgreSQL's typed columns give one")]
-    Time(PrimitiveDateTime),
 }
 
 /// A row: its cells by column name.
@@ -93,7 +89,6 @@ impl Cells<'_> {
                 .ok()
                 .and_then(|t| t.trim().parse().ok())
                 .ok_or_else(|| self.error(column, "not an integer"))?,
-            other => return Err(self.error(column, format!("integer expected, found {other:?}"))),
         };
         T::try_from(value).map_err(|_| self.error(column, format!("{value} is out of range")))
     }
@@ -106,13 +101,12 @@ impl Cells<'_> {
         }
     }
 
-    /// A time: RFC 3339 text, then the driver's space form, or a typed time (taken as UTC);
-    /// NULL is Go's zero time. Text in neither form is an error (the agent silently read it
+    /// A time: RFC 3339 text, then the driver's space form (PostgreSQL's `TIMESTAMP` is read
+    /// in that form, with `+00:00`); NULL is Go's zero time. Text in neither form is an error (the agent silently read it
     /// as the zero time; an import says so instead).
     pub(crate) fn time(&self, column: &'static str) -> Result<Timestamp, ColumnError> {
         let text = match self.cell(column) {
             Cell::Null => return Ok(Timestamp::ZERO),
-            Cell::Time(t) => return Ok(Timestamp::from_datetime(t.assume_utc())),
             _ => self.text(column)?,
         };
         if text.is_empty() {

@@ -5,11 +5,13 @@
 
 mod build;
 mod cell;
+mod postgres;
 mod sqlite;
 
 pub(crate) use build::Read;
 pub(crate) use cell::{Cell, Row};
 
+use crate::formae::postgres::PgReader;
 use crate::formae::sqlite::SqliteReader;
 
 /// The newest goose version this build reads (00005 dropped `data`).
@@ -163,14 +165,20 @@ impl Layout {
 pub(crate) enum Reader {
     /// SQLite (rusqlite, read-only; its calls block briefly, one page at a time).
     Sqlite(SqliteReader),
+    /// PostgreSQL (sqlx, one read-only session).
+    Postgres(PgReader),
 }
 
 impl Reader {
-    /// Opens `url` (`sqlite:PATH`) read-only.
+    /// Opens `url` (`sqlite:PATH` or `postgres://...`) read-only.
     ///
     /// # Errors
-    /// [`FormaeError::Open`] for a missing file or an unknown scheme.
-    pub(crate) fn open(url: &str) -> Result<Self, FormaeError> {
+    /// [`FormaeError::Open`] for a missing file, an unreachable server or an unknown scheme.
+    pub(crate) async fn open(url: &str) -> Result<Self, FormaeError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let reader = PgReader::open(url, persister_postgres::redact_url(url)).await?;
+            return Ok(Self::Postgres(reader));
+        }
         if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             let reader = SqliteReader::open(std::path::Path::new(path), format!("sqlite:{path}"))?;
@@ -189,6 +197,7 @@ impl Reader {
     pub(crate) async fn layout(&self) -> Result<Layout, FormaeError> {
         match self {
             Self::Sqlite(r) => r.layout(),
+            Self::Postgres(r) => r.layout().await,
         }
     }
 
@@ -199,6 +208,7 @@ impl Reader {
     pub(crate) async fn commands(&self, after: &str, limit: u32) -> Result<Vec<Row>, FormaeError> {
         match self {
             Self::Sqlite(r) => r.commands(after, limit),
+            Self::Postgres(r) => r.commands(after, limit).await,
         }
     }
 
@@ -209,6 +219,7 @@ impl Reader {
     pub(crate) async fn resource_updates(&self, id: &str) -> Result<Vec<Row>, FormaeError> {
         match self {
             Self::Sqlite(r) => r.resource_updates(id),
+            Self::Postgres(r) => r.resource_updates(id).await,
         }
     }
 

@@ -16,7 +16,7 @@ const PLACE: &str = "formae";
 
 /// Runs `import --from-formae`.
 pub(crate) async fn run(url: &str, from: &str, args: &ImportArgs) -> Result<(), CliError> {
-    let reader = Reader::open(from)?;
+    let reader = Reader::open(from).await?;
     let layout = reader.layout().await?;
     let access = if args.dry_run { Access::ReadOnly } else { Access::Create };
     let db = Db::open(url, access).await?;

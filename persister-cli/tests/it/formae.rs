@@ -12,7 +12,7 @@ use persister_testkit::TempDb;
 use crate::fixture::{self, ok, run};
 use crate::formae_db::{new_schema, old_schema, write_new, write_old};
 
-fn ts(text: &str) -> Timestamp {
+pub(crate) fn ts(text: &str) -> Timestamp {
     Timestamp::parse(text).expect("a valid time")
 }
 
@@ -22,7 +22,7 @@ fn raw(text: &str) -> Option<RawJson> {
 
 /// A running apply: a create not started on `k-a`, and a replace of `k-b` whose delete is
 /// done; nanosecond times, raw JSON with its own spacing, a target update.
-fn running() -> FormaCommand {
+pub(crate) fn running() -> FormaCommand {
     let mut c = fixture::command("2qF-running", CommandKind::Apply, "agent-1", 3, 0);
     c.state = CommandState::InProgress;
     c.start_ts = ts("2025-12-19T23:51:57.123456789Z");
@@ -58,7 +58,7 @@ fn running() -> FormaCommand {
 }
 
 /// A finished apply whose secret was hashed by an agent before the `$hashed` marker.
-fn done() -> FormaCommand {
+pub(crate) fn done() -> FormaCommand {
     let mut c = fixture::command("2qG-done", CommandKind::Apply, "agent-1", 1, 0);
     c.state = CommandState::Success;
     c.start_ts = ts("2025-12-18T10:00:00Z");
@@ -75,7 +75,7 @@ fn done() -> FormaCommand {
 
 /// The command of `c` as an import stores it: UTC times, the description the new schema
 /// always has.
-fn expected(c: &FormaCommand) -> String {
+pub(crate) fn expected(c: &FormaCommand) -> String {
     let mut c = c.clone();
     c.normalize_utc();
     c.description.get_or_insert_with(Description::default);

@@ -6,6 +6,7 @@ mod export;
 mod fixture;
 mod formae;
 mod formae_db;
+mod formae_pg;
 mod import;
 mod postgres;
 mod sqlite;
