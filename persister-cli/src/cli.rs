@@ -171,6 +171,9 @@ pub(crate) struct ImportArgs {
     /// Commands stored per transaction (at most 32 MiB of JSON whatever this says).
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub(crate) batch: usize,
+    /// Print the throughput at the end: commands/s and MiB/s.
+    #[arg(long)]
+    pub(crate) timings: bool,
 }
 
 /// Parses a command state, in any case.

@@ -223,7 +223,8 @@ impl Reader {
         }
     }
 
-    /// Reads the command of `header` (and its resource updates in the new schema).
+    /// Reads the command of `header` (and its resource updates in the new schema), and the
+    /// bytes its rows hold.
     ///
     /// # Errors
     /// [`FormaeError::Query`]; a column that cannot be read is the inner error.
@@ -232,12 +233,13 @@ impl Reader {
         layout: Layout,
         header: &Row,
         id: &str,
-    ) -> Result<Result<Read, cell::ColumnError>, FormaeError> {
+    ) -> Result<(Result<Read, cell::ColumnError>, u64), FormaeError> {
         Ok(match layout.shape {
-            Shape::Old => build::from_data(header),
+            Shape::Old => (build::from_data(header), row_bytes(header)),
             Shape::New => {
                 let rows = self.resource_updates(id).await?;
-                build::from_columns(header, &rows)
+                let size = row_bytes(header) + rows.iter().map(row_bytes).sum::<u64>();
+                (build::from_columns(header, &rows), size)
             }
         })
     }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use persister_core::hashing::sha256_hex;
 use persister_core::{
@@ -89,7 +90,6 @@ impl<'a> Importer<'a> {
         size: u64,
     ) -> Result<(), CliError> {
         self.summary.read += 1;
-        self.summary.bytes += size;
         if self.batch_ids.contains(&command.id) {
             // The same id twice in one batch: the first is stored before the second is
             // compared with it.
@@ -119,7 +119,10 @@ impl<'a> Importer<'a> {
             let problem =
                 |reason: String| Problem { id: Some(id.clone()), place: place.clone(), reason };
             let incoming = match codec::encode_command(&command) {
-                Ok(json) => json,
+                Ok(json) => {
+                    self.summary.bytes += json.len() as u64;
+                    json
+                }
                 Err(e) => {
                     self.summary.failed.push(problem(e.to_string()));
                     continue;
@@ -149,11 +152,13 @@ impl<'a> Importer<'a> {
             places.push(place);
             messages.push(Message::Import(Box::new(command)));
         }
+        let started = Instant::now();
         let replies = match &self.dry_run {
             // The same checks on a scratch store, so that the target is left untouched.
             Some(_) => Persister::new(Arc::new(MemoryStore::new())).handle_batch(messages).await,
             None => self.persister.handle_batch(messages).await,
         };
+        self.summary.store_time += started.elapsed();
         for ((reply, place), (id, digest)) in replies.into_iter().zip(places).zip(digests) {
             match reply {
                 Ok(Reply::Ack(_)) => {

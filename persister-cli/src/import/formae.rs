@@ -2,10 +2,12 @@
 //! read-only, stored as an import of JSON Lines stores them. Unfinished commands stay
 //! unfinished, finished ones are stored as they are (never hashed again, D6).
 
+use std::time::Instant;
+
 use crate::cli::ImportArgs;
 use crate::db::{Access, Db};
 use crate::error::CliError;
-use crate::formae::{Reader, row_bytes, row_id};
+use crate::formae::{Reader, row_id};
 use crate::import::{Importer, finish};
 
 /// `forma_commands` rows read per query.
@@ -16,6 +18,7 @@ const PLACE: &str = "formae";
 
 /// Runs `import --from-formae`.
 pub(crate) async fn run(url: &str, from: &str, args: &ImportArgs) -> Result<(), CliError> {
+    let started = Instant::now();
     let reader = Reader::open(from).await?;
     let layout = reader.layout().await?;
     let access = if args.dry_run { Access::ReadOnly } else { Access::Create };
@@ -28,13 +31,12 @@ pub(crate) async fn run(url: &str, from: &str, args: &ImportArgs) -> Result<(), 
         after = row_id(last);
         for header in page {
             let id = row_id(&header);
-            let mut size = row_bytes(&header);
-            match reader.read(layout, &header, &id).await? {
+            let (read, size) = reader.read(layout, &header, &id).await?;
+            match read {
                 Ok(read) => {
                     for warning in read.warnings {
                         importer.warn(&id, PLACE, warning);
                     }
-                    size += read.command.resource_updates.len() as u64 * 1024;
                     importer.push(PLACE.into(), read.command, size).await?;
                 }
                 Err(e) => importer.unreadable(Some(id), PLACE.into(), e.to_string()),
@@ -43,5 +45,5 @@ pub(crate) async fn run(url: &str, from: &str, args: &ImportArgs) -> Result<(), 
     }
     importer.flush().await?;
     let summary = importer.into_summary();
-    finish(db, &summary, args.dry_run).await
+    finish(db, &summary, args, started).await
 }

@@ -10,6 +10,7 @@ mod summary;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::time::Instant;
 
 use persister_core::codec;
 
@@ -28,6 +29,7 @@ pub(crate) async fn run(url: &str, args: &ImportArgs) -> Result<(), CliError> {
     let Some(path) = &args.file else {
         return Err(CliError::NoInput);
     };
+    let started = Instant::now();
     let reader = open(path)?;
     let access = if args.dry_run { Access::ReadOnly } else { Access::Create };
     let db = Db::open(url, access).await?;
@@ -35,13 +37,21 @@ pub(crate) async fn run(url: &str, args: &ImportArgs) -> Result<(), CliError> {
     read_jsonl(reader, &mut importer, path).await?;
     importer.flush().await?;
     let summary = importer.into_summary();
-    finish(db, &summary, args.dry_run).await
+    finish(db, &summary, args, started).await
 }
 
 /// Prints the summary and closes the database; an import that left commands out is an
 /// error (exit code 4).
-pub(crate) async fn finish(db: Db, summary: &Summary, dry_run: bool) -> Result<(), CliError> {
-    summary.print(&mut std::io::stdout().lock(), dry_run)?;
+pub(crate) async fn finish(
+    db: Db,
+    summary: &Summary,
+    args: &ImportArgs,
+    started: Instant,
+) -> Result<(), CliError> {
+    summary.print(&mut std::io::stdout().lock(), args.dry_run)?;
+    if args.timings {
+        writeln!(std::io::stdout(), "{}", summary.timings(started.elapsed()))?;
+    }
     std::io::stdout().flush()?;
     db.close().await?;
     if summary.is_complete() {

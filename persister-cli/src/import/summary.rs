@@ -1,6 +1,9 @@
 //! [`Summary`]: what an import read, stored, skipped and refused, and how it is printed.
 
 use std::io::Write;
+use std::time::Duration;
+
+use crate::output::bytes;
 
 /// Where a command came from, for messages: `line 7` of a file, or a formae database.
 pub(crate) type Place = String;
@@ -20,8 +23,10 @@ pub(crate) struct Summary {
     pub(crate) failed: Vec<Problem>,
     /// Commands stored with something to know about (data a formae migration lost, say).
     pub(crate) warnings: Vec<Problem>,
-    /// Bytes of command JSON read.
+    /// Bytes of the commands read, as the Go agent encodes them.
     pub(crate) bytes: u64,
+    /// Time spent storing batches (the transactions, and the checks before them).
+    pub(crate) store_time: Duration,
 }
 
 /// One command that did not import cleanly.
@@ -71,6 +76,23 @@ impl Summary {
             self.skipped,
             self.conflicts.len(),
             self.failed.len()
+        )
+    }
+
+    /// The throughput line of `--timings`: commands and bytes per second over `elapsed`
+    /// (the whole import, reading included), and the part spent storing.
+    pub(crate) fn timings(&self, elapsed: Duration) -> String {
+        let seconds = elapsed.as_secs_f64().max(1e-9);
+        #[allow(clippy::cast_precision_loss, reason = "a rate for people to read")]
+        let (commands, mebibytes) = (self.read as f64, self.bytes as f64 / f64::from(1 << 20));
+        format!(
+            "timings: {} command(s), {} in {:.3} s: {:.0} commands/s, {:.2} MiB/s; storing took {:.3} s",
+            self.read,
+            bytes(self.bytes),
+            seconds,
+            commands / seconds,
+            mebibytes / seconds,
+            self.store_time.as_secs_f64()
         )
     }
 }

@@ -10,3 +10,4 @@ mod formae_pg;
 mod import;
 mod postgres;
 mod sqlite;
+mod timings;
