@@ -38,8 +38,8 @@ fn rank(operation: Operation) -> u8 {
 /// order, put back as it wrote them: `delete`, then `create`.
 pub(crate) fn order(resource_updates: &mut [ResourceUpdate]) {
     resource_updates.sort_by(|a, b| {
-        let key = |r: &ResourceUpdate| (r.resource.ksuid.as_bytes().to_vec(), rank(r.operation));
-        key(a).cmp(&key(b))
+        let ksuids = a.resource.ksuid.as_bytes().cmp(b.resource.ksuid.as_bytes());
+        ksuids.then_with(|| rank(a.operation).cmp(&rank(b.operation)))
     });
 }
 

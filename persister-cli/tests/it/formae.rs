@@ -10,7 +10,7 @@ use persister_core::{
 use persister_testkit::TempDb;
 
 use crate::fixture::{self, ok, run};
-use crate::formae_db::{new_schema, old_schema, write_new, write_old};
+use crate::formae_db::{new_schema, new_schema_at, old_schema, write_new, write_old};
 
 pub(crate) fn ts(text: &str) -> Timestamp {
     Timestamp::parse(text).expect("a valid time")
@@ -222,4 +222,39 @@ async fn an_unknown_schema_version_or_a_foreign_database_is_refused() {
     let (code, _, err) = run(&url, &["import", "--from-formae", "sqlite:/nonexistent/formae.db"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("no such file"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_version_4_what_migration_00004_lost_is_a_warning() {
+    let formae = TempDb::new("formae-v4");
+    let conn = formae.raw();
+    new_schema_at(&conn, 4);
+    // Before the migration: a running command of three resource updates, its description
+    // under Forma. The migration copied the one with a Version, and no description.
+    let mut before = fixture::command("2qK-migrated", CommandKind::Apply, "cli", 3, 0);
+    before.state = CommandState::InProgress;
+    before.resource_updates[0].state = ResourceUpdateState::Success;
+    before.resource_updates[0].version = "v1".into();
+    before.forma = Some(persister_core::Forma {
+        description: Description { text: "from the old agent".into(), ..Default::default() },
+        ..Default::default()
+    });
+    let mut after = before.clone();
+    after.forma = None;
+    after.description = None;
+    after.resource_updates.truncate(1);
+    write_new(&conn, &after);
+    let data = codec::encode_command(&before).expect("encodes");
+    conn.execute("UPDATE forma_commands SET data = ?1", [data.as_bytes()]).expect("old data");
+    let from = format!("sqlite:{}", formae.path().display());
+    let (db, url) = target("formae-v4-target").await;
+    let out = ok(&url, &["import", "--from-formae", &from]);
+    assert!(
+        out.contains("warning 2qK-migrated (formae): its description is in the old data only"),
+        "{out}"
+    );
+    assert!(out.contains("warning 2qK-migrated (formae): 2 resource update(s) of its old data are missing from resource_updates"), "{out}");
+    assert!(out.contains("imported 1 of 1"), "{out}");
+    let loaded = Persister::new(db.open().await).load("2qK-migrated").await.expect("imported");
+    assert_eq!(codec::encode_command(&loaded).expect("encodes"), expected(&after), "the columns");
 }

@@ -36,7 +36,12 @@ pub(crate) fn old_schema(conn: &Connection, version: i64) {
 
 /// The new schema (migrations 00003 to 00005).
 pub(crate) fn new_schema(conn: &Connection) {
-    db_version(conn, 5);
+    new_schema_at(conn, 5);
+}
+
+/// The new schema at goose `version`: 4 still has the old `data` column (00005 drops it).
+pub(crate) fn new_schema_at(conn: &Connection, version: i64) {
+    db_version(conn, version);
     conn.execute_batch(
         "CREATE TABLE forma_commands (command_id TEXT NOT NULL PRIMARY KEY, \
          timestamp TEXT NOT NULL, command TEXT NOT NULL, state TEXT NOT NULL, \
@@ -58,6 +63,9 @@ pub(crate) fn new_schema(conn: &Connection) {
          CREATE INDEX idx_ru_state ON resource_updates(state);",
     )
     .expect("the new schema");
+    if version == 4 {
+        conn.execute_batch("ALTER TABLE forma_commands ADD COLUMN data TEXT;").expect("data");
+    }
 }
 
 /// The mattn driver's text form of a time: `2025-12-19 23:51:57.123+00:00`.
