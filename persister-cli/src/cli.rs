@@ -153,6 +153,9 @@ pub(crate) struct ExportArgs {
     /// Write to this file (created or truncated) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// Write a new formae agent database instead (`sqlite:PATH`; the new schema).
+    #[arg(long, value_name = "URL", conflicts_with = "out")]
+    pub(crate) to_formae: Option<String>,
 }
 
 /// `import`.

@@ -13,6 +13,8 @@ use crate::db::{Access, Db};
 use crate::error::CliError;
 use crate::output::bytes;
 
+mod formae;
+
 /// Summaries read per query; the commands of a page are then loaded one at a time.
 const PAGE: u32 = 200;
 
@@ -29,6 +31,14 @@ pub(crate) struct Exported {
 pub(crate) async fn run(url: &str, args: &ExportArgs) -> Result<(), CliError> {
     let db = Db::open(url, Access::ReadOnly).await?;
     let filter = args.filter.filter();
+    if let Some(to) = &args.to_formae {
+        let count = formae::write(&db, &filter, to).await?;
+        #[allow(clippy::print_stderr, reason = "the count goes where export puts it")]
+        {
+            eprintln!("exported {count} command(s) to the formae database {to}");
+        }
+        return db.close().await;
+    }
     let bar = if std::io::stderr().is_terminal() {
         let mut total = 0u64;
         db.each_summary(&filter, |_| {

@@ -7,9 +7,11 @@ mod build;
 mod cell;
 mod postgres;
 mod sqlite;
+mod write;
 
 pub(crate) use build::Read;
 pub(crate) use cell::{Cell, Row};
+pub(crate) use write::SqliteWriter;
 
 use crate::formae::postgres::PgReader;
 use crate::formae::sqlite::SqliteReader;

@@ -46,6 +46,7 @@ async fn export_import_round_trip_and_bad_input() {
     CommandStore::close(&*target_db.open().await).await.expect("closes");
     import::not_a_file(&url(&target_db));
     import::round_trip(&source, &url(&target_db));
+    crate::export::to_formae(&source).await;
     let bad_db = TempDb::new("cli-import-bad");
     import::bad_lines(&source, &url(&bad_db), bad_db.open().await).await;
 }
