@@ -98,12 +98,11 @@ async fn read_jsonl(
         match codec::decode_command(text) {
             Ok(command) => importer.push(place, command, text.len() as u64).await?,
             Err(e) => {
+                // The decoder counts lines within the JSON text, which is all on this line.
+                let e = e.to_string().replacen(" at line 1 column ", " at column ", 1);
                 let truncated = !line.ends_with(b"\n");
-                let reason = if truncated {
-                    format!("{e} (the file ends inside this line)")
-                } else {
-                    e.to_string()
-                };
+                let reason =
+                    if truncated { format!("{e} (the file ends inside this line)") } else { e };
                 importer.unreadable(None, place, reason);
             }
         }

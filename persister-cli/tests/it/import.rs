@@ -98,6 +98,7 @@ pub(crate) async fn bad_lines(source: &str, target: &str, target_store: Arc<DynC
     let (code, out, err) = run(target, &["import", &path]);
     assert_eq!(code, 4, "{out}{err}");
     assert!(out.contains("failed line 4: cannot decode command"), "the truncated line: {out}");
+    assert!(!out.contains("at line 1 column"), "positions are columns of the line: {out}");
     assert!(out.contains("failed line 9: cannot decode command"), "the last line: {out}");
     assert!(out.contains("(the file ends inside this line)"), "{out}");
     assert!(
