@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::cli::ImportArgs;
 use crate::db::{Access, Db};
 use crate::error::CliError;
-use crate::formae::{Reader, row_id};
+use crate::formae::{FormaeError, Reader, row_id};
 use crate::import::{Importer, finish};
 
 /// `forma_commands` rows read per query.
@@ -28,7 +28,17 @@ pub(crate) async fn run(url: &str, from: &str, args: &ImportArgs) -> Result<(), 
     loop {
         let page = reader.commands(&after, PAGE).await?;
         let Some(last) = page.last() else { break };
-        after = row_id(last);
+        let next = row_id(last);
+        if next <= after {
+            // An id that does not read back as the text it is stored as (not UTF-8, or a
+            // BLOB) would be listed again and again.
+            return Err(FormaeError::Query {
+                db: persister_postgres::redact_url(from),
+                reason: format!("cannot page past command id {next:?}: it is not stored as text"),
+            }
+            .into());
+        }
+        after = next;
         for header in page {
             let id = row_id(&header);
             let (read, size) = reader.read(layout, &header, &id).await?;

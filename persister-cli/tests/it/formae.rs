@@ -214,6 +214,24 @@ async fn an_unknown_schema_version_or_a_foreign_database_is_refused() {
     assert_eq!((code, err.lines().count()), (1, 1), "{err}");
     assert!(err.contains("schema version 7") && err.contains("versions 1 to 5"), "{err}");
 
+    let blob_id = TempDb::new("formae-blob-id");
+    new_schema(&blob_id.raw());
+    blob_id
+        .raw()
+        .execute(
+            "INSERT INTO forma_commands (command_id, timestamp, command, state) \
+             VALUES (X'61FF', '2025-12-19 10:00:00+00:00', 'apply', 'Success')",
+            [],
+        )
+        .expect("an id stored as a BLOB");
+    let from = format!("sqlite:{}", blob_id.path().display());
+    let mut cmd = fixture::cli(&url);
+    cmd.args(["import", "--from-formae", &from]).timeout(std::time::Duration::from_secs(30));
+    let output = cmd.output().expect("runs");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "ends, with an error: {err}");
+    assert!(err.contains("cannot page past command id"), "{err}");
+
     let (ours, ours_url) = target("formae-ours").await;
     let (code, _, err) = run(&url, &["import", "--from-formae", &ours_url]);
     assert_eq!(code, 1, "{err}");
