@@ -15,9 +15,13 @@ use super::{COMMAND_COLUMNS, FormaeError, Layout, RESOURCE_UPDATE_COLUMNS};
 /// How a column is selected and read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
+    /// Any other type, selected as `::text` (JSONB included).
     Text,
+    /// `timestamp`, selected as its text with `+00:00`.
     Time,
+    /// An integer type, selected as `bigint`.
     Int,
+    /// `boolean`.
     Bool,
 }
 
@@ -26,11 +30,13 @@ enum Kind {
 pub(crate) struct PgReader {
     /// One connection (a mutex makes the reader `Sync`; it is never contended).
     conn: Mutex<PgConnection>,
+    /// The database, its password redacted, for messages.
     name: String,
     /// The select lists of `forma_commands` and `resource_updates`, from the columns the
     /// database has among those read (names from [`COMMAND_COLUMNS`] and
     /// [`RESOURCE_UPDATE_COLUMNS`] only, never from the database).
     commands: Vec<(&'static str, Kind)>,
+    /// See `commands`.
     resource_updates: Vec<(&'static str, Kind)>,
 }
 

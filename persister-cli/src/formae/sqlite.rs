@@ -15,6 +15,7 @@ use super::{COMMAND_COLUMNS, FormaeError, Layout, RESOURCE_UPDATE_COLUMNS};
 pub(crate) struct SqliteReader {
     /// The connection (a mutex makes the reader `Sync`; it is never contended).
     conn: Mutex<Connection>,
+    /// The database as named, for messages.
     name: String,
 }
 

@@ -41,7 +41,9 @@ CREATE INDEX idx_ru_operation ON resource_updates(operation);
 /// A formae database being written.
 #[derive(Debug)]
 pub(crate) struct SqliteWriter {
+    /// The connection to the new file.
     conn: Connection,
+    /// The database as named, for messages.
     name: String,
 }
 

@@ -23,7 +23,9 @@ const CONFLICT: &str = "a different command is stored under this id; left as it 
 /// A command waiting in the batch.
 #[derive(Debug)]
 struct Incoming {
+    /// Where it was read.
     place: Place,
+    /// The command as read.
     command: FormaCommand,
 }
 
@@ -31,14 +33,19 @@ struct Incoming {
 /// [`Persister::import`]), and counts what happened in a [`Summary`].
 #[derive(Debug)]
 pub(crate) struct Importer<'a> {
+    /// The target database.
     db: &'a Db,
     /// A persister over the target database whose cache holds nothing.
     persister: Persister,
     /// In a dry run: the digest of each command that would be imported, by id.
     dry_run: Option<HashMap<String, String>>,
+    /// The commands waiting to be stored, their ids and their JSON bytes.
     batch: Vec<Incoming>,
+    /// The ids in `batch`.
     batch_ids: HashSet<String>,
+    /// The bytes in `batch`.
     batch_bytes: u64,
+    /// The most commands a batch holds.
     max_batch: usize,
     /// What happened so far.
     summary: Summary,
