@@ -1,5 +1,6 @@
 //! The command line's definition (clap derive); each subcommand's arguments.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -32,6 +33,10 @@ pub(crate) enum Command {
     Stats(StatsArgs),
     /// Delete finished commands older than a bound, in small transactions.
     Purge(PurgeArgs),
+    /// Write commands as JSON Lines: one command per line, as `show --json` prints it.
+    Export(ExportArgs),
+    /// Store commands from JSON Lines (as `export` writes them); skips those already stored.
+    Import(ImportArgs),
 }
 
 /// Filters shared by `list` and other listings.
@@ -137,6 +142,41 @@ pub(crate) struct PurgeArgs {
     /// List what would be deleted, delete nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Which commands.
+    #[command(flatten)]
+    pub(crate) filter: FilterArgs,
+    /// Write to this file (created or truncated) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Write a new formae agent database instead (`sqlite:PATH`; the new schema).
+    #[arg(long, value_name = "URL", conflicts_with = "out")]
+    pub(crate) to_formae: Option<String>,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The JSON Lines file: one command per line, as `export` writes it.
+    #[arg(value_name = "FILE", required_unless_present = "from_formae")]
+    pub(crate) file: Option<PathBuf>,
+    /// Read the commands of a formae agent's own database instead (`sqlite:PATH` or
+    /// `postgres://...`), opened read-only.
+    #[arg(long, value_name = "URL", conflicts_with = "file")]
+    pub(crate) from_formae: Option<String>,
+    /// Check every command as it would be stored, and report; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Commands stored per transaction (at most 32 MiB of JSON whatever this says).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub(crate) batch: usize,
+    /// Print the throughput at the end: commands/s and MiB/s.
+    #[arg(long)]
+    pub(crate) timings: bool,
 }
 
 /// Parses a command state, in any case.

@@ -20,6 +20,8 @@ pub(crate) enum Access {
     ReadOnly,
     /// Deletes (purge).
     ReadWrite,
+    /// Writes, creating a SQLite file that does not exist yet (import).
+    Create,
 }
 
 /// An open database.
@@ -42,7 +44,7 @@ impl Db {
         if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             let name = format!("sqlite:{path}");
-            if !Path::new(path).is_file() {
+            if !(access == Access::Create || Path::new(path).is_file()) {
                 let source = StoreError::Backend {
                     backend: "sqlite",
                     transient: false,

@@ -37,6 +37,28 @@ pub(crate) enum CliError {
         /// Why.
         source: Error,
     },
+    /// A file named on the command line cannot be opened, created or read.
+    #[error("{path}: {source}")]
+    File {
+        /// The file as named.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `import` was given nothing to read.
+    #[error("nothing to import: name a JSON Lines file")]
+    NoInput,
+    /// An import left commands out (listed above the error).
+    #[error("{conflicts} conflict(s) and {failed} failure(s): those commands were not imported")]
+    Incomplete {
+        /// Commands whose id is stored with another content.
+        conflicts: usize,
+        /// Commands that could not be read or stored.
+        failed: usize,
+    },
+    /// A formae agent's database cannot be read.
+    #[error(transparent)]
+    Formae(#[from] crate::formae::FormaeError),
     /// Writing the output failed (a closed pipe, say).
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -46,12 +68,13 @@ pub(crate) enum CliError {
 }
 
 impl CliError {
-    /// The process exit code: 3 for "not found", 1 for every other failure (clap uses 2 for
-    /// bad usage).
+    /// The process exit code: 3 for "not found", 4 for an import that left commands out, 2
+    /// for bad usage (as clap), 1 for every other failure.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Self::NotFound { .. } => 3,
-            Self::NoDatabase | Self::BadUrl(_) => 2,
+            Self::NoDatabase | Self::BadUrl(_) | Self::NoInput => 2,
+            Self::Incomplete { .. } => 4,
             _ => 1,
         }
     }

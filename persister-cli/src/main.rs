@@ -15,6 +15,9 @@
 mod cli;
 mod db;
 mod error;
+mod export;
+mod formae;
+mod import;
 mod list;
 mod output;
 mod purge;
@@ -51,6 +54,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Watch(args) => watch::run(&url, &args).await,
         Command::Stats(args) => stats::run(&url, &args).await,
         Command::Purge(args) => purge::run(&url, &args).await,
+        Command::Export(args) => export::run(&url, &args).await,
+        Command::Import(args) => import::run(&url, &args).await,
     }
 }
 

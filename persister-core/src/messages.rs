@@ -117,13 +117,16 @@ pub enum Message {
     CancelAll(String),
     /// `FinalizeIncompleteCommand`.
     FinalizeIncomplete(String),
+    /// A command moved in from elsewhere (an export, a formae agent's database); see
+    /// [`Persister::import`](crate::Persister::import).
+    Import(Box<FormaCommand>),
 }
 
 impl Message {
     /// The id of the command the message is about.
     pub fn command_id(&self) -> &str {
         match self {
-            Self::StoreNew(c) => &c.id,
+            Self::StoreNew(c) | Self::Import(c) => &c.id,
             Self::Progress(m) => &m.command_id,
             Self::Complete(m) => &m.command_id,
             Self::Load(id)
@@ -149,6 +152,7 @@ impl Message {
             Self::MarkCanceled { .. } => "mark_canceled",
             Self::CancelAll(_) => "cancel_all",
             Self::FinalizeIncomplete(_) => "finalize_incomplete",
+            Self::Import(_) => "import",
         }
     }
 }

@@ -2,6 +2,12 @@
 //! databases written by the persister.
 
 mod checks;
+mod export;
 mod fixture;
+mod formae;
+mod formae_db;
+mod formae_pg;
+mod import;
 mod postgres;
 mod sqlite;
+mod timings;

@@ -7,6 +7,7 @@ use persister_testkit::TempDb;
 
 use crate::checks;
 use crate::fixture::{self, IDS, done, run};
+use crate::import;
 
 /// A file holding the fixture, and its `--db` URL.
 async fn database(tag: &str) -> (TempDb, String) {
@@ -25,8 +26,42 @@ async fn list_show_stats_and_paging() {
     checks::paging(&url);
     checks::filters(&url);
     checks::show(&url, db.open().await).await;
+    crate::export::export(&url);
     let stats = checks::stats(&url);
     assert!(stats.contains("schema version"), "{stats}");
+}
+
+/// The `--db` URL of `db`.
+fn url(db: &TempDb) -> String {
+    format!("sqlite:{}", db.path().display())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_import_round_trip_and_bad_input() {
+    let (source_db, source) = database("cli-import-src").await;
+    let store = source_db.open().await;
+    import::many(store.clone()).await;
+    CommandStore::close(&*store).await.expect("closes");
+    let target_db = TempDb::new("cli-import-dst");
+    CommandStore::close(&*target_db.open().await).await.expect("closes");
+    import::not_a_file(&url(&target_db));
+    import::round_trip(&source, &url(&target_db));
+    crate::export::to_formae(&source).await;
+    let bad_db = TempDb::new("cli-import-bad");
+    import::bad_lines(&source, &url(&bad_db), bad_db.open().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_creates_a_missing_sqlite_file() {
+    let (_source_db, source) = database("cli-import-create").await;
+    let exported = crate::fixture::ok(&source, &["export"]);
+    let file = TempDb::new("cli-import-create-jsonl");
+    std::fs::write(file.path(), &exported).expect("writes");
+    let target = TempDb::new("cli-import-create-dst");
+    let path = file.path().display().to_string();
+    let out = crate::fixture::ok(&url(&target), &["import", &path]);
+    assert!(out.contains("imported 4 of 4"), "{out}");
+    assert_eq!(crate::fixture::ok(&url(&target), &["export"]), exported);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,6 +8,7 @@
 mod go_escape;
 pub(crate) mod go_fmt;
 pub(crate) mod go_struct;
+mod parts;
 pub(crate) mod raw;
 pub(crate) mod stored;
 pub(crate) mod tree;
@@ -17,6 +18,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::error::CodecError;
 use crate::model::{FormaCommand, ResourceUpdate};
 
+pub use parts::{Part, decode_part, encode_part};
 pub use stored::{CommandHead, decode_body, decode_head, encode_body, encode_head};
 
 /// Decodes a whole command from the Go agent's JSON.

@@ -67,7 +67,7 @@ impl Message {
     /// timestamps is unchanged.
     pub fn normalize_utc(&mut self) {
         match self {
-            Self::StoreNew(command) => command.normalize_utc(),
+            Self::StoreNew(command) | Self::Import(command) => command.normalize_utc(),
             Self::Progress(m) => m.normalize_utc(),
             Self::Complete(m) => m.normalize_utc(),
             Self::TargetStates { updates, .. } => {

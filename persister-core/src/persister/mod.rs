@@ -181,6 +181,22 @@ impl Persister {
         self.handle(Message::StoreNew(Box::new(command))).await.map(|_| ())
     }
 
+    /// Stores a command moved in from elsewhere (a line of an export, a command read from a
+    /// formae agent's database) as [`store_new`](Self::store_new) stores it: the same
+    /// validation (D1), UTC times (D8), and nothing hashed (a finished command was hashed
+    /// where it comes from, and envelopes marked hashed are never hashed again, D6).
+    ///
+    /// One difference: each resource update already in a final state is recorded as
+    /// completed (D3), since its completion arrived before the move; a later duplicate is
+    /// dropped, and the command finalizes once the others complete. A final command is not
+    /// cached.
+    ///
+    /// # Errors
+    /// As [`store_new`](Self::store_new).
+    pub async fn import(&mut self, command: FormaCommand) -> Result<()> {
+        self.handle(Message::Import(Box::new(command))).await.map(|_| ())
+    }
+
     /// Returns an owned snapshot of a command (`LoadFormaCommand`).
     ///
     /// A command that is final with no completions pending is returned without being cached.

@@ -9,7 +9,7 @@ use crate::cache::{Entry, ResourceIndex};
 use crate::error::StoreError;
 use crate::messages::{Ack, Message, Reply};
 use crate::model::{FormaCommand, ResourceUpdateState};
-use crate::store::WriteOp;
+use crate::store::{Completion, StoredCommand, WriteOp};
 
 impl Persister {
     /// Computes the write set of `messages[i]` on `stage`, after the effects of the messages
@@ -24,8 +24,9 @@ impl Persister {
         let Some(message) = messages.get(i) else {
             return Ok(WriteSet::ignored());
         };
-        if let Message::StoreNew(command) = message {
-            return self.plan_store_new(stage, command, i);
+        if let Message::StoreNew(command) | Message::Import(command) = message {
+            let imported = matches!(message, Message::Import(_));
+            return self.plan_store_new(stage, command, i, imported);
         }
         let id = message.command_id();
         let cached = stage.holds(id) || self.cache.contains(id);
@@ -33,7 +34,7 @@ impl Persister {
             stage.entry(&mut self.cache, &*self.store, &mut self.codec, messages, id).await?;
         let (codec, config) = (&mut self.codec, &self.config);
         let planned = match message {
-            Message::StoreNew(_) => Ok(WriteSet::ignored()),
+            Message::StoreNew(_) | Message::Import(_) => Ok(WriteSet::ignored()),
             Message::Load(_) => Ok(load(entry, cached)),
             Message::Progress(m) => progress(codec, config, entry, m),
             Message::Complete(m) => complete(codec, config, entry, m),
@@ -70,7 +71,17 @@ impl Persister {
 
     /// The write set of `StoreNewFormaCommand`: the encoded command, staged as a new entry
     /// whose command is still the message's.
-    fn plan_store_new(&mut self, stage: &mut Stage, command: &FormaCommand, i: usize) -> Planned {
+    ///
+    /// An `imported` command records each resource update already final as completed (its
+    /// completion arrived where the command comes from), and is not cached when it is final
+    /// with nothing pending.
+    fn plan_store_new(
+        &mut self,
+        stage: &mut Stage,
+        command: &FormaCommand,
+        i: usize,
+        imported: bool,
+    ) -> Planned {
         let id = &command.id;
         if stage.holds(id) {
             return Err(Refusal::Unchanged(StoreError::AlreadyExists { id: id.clone() }.into()));
@@ -82,13 +93,24 @@ impl Persister {
                 operation: d.operation.as_str().to_owned(),
             }
         })?;
-        let stored = self.codec.stored(command)?;
+        let mut stored = self.codec.stored(command)?;
+        if imported {
+            for (row, ru) in stored.resource_updates.iter_mut().zip(&command.resource_updates) {
+                if ru.state.is_final() {
+                    row.completion = Completion::Completed;
+                }
+            }
+        }
         let header_bytes = (stored.header.body.len(), stored.header.head.len());
         let ru_bytes = stored.resource_updates.iter().map(|r| r.data.len()).collect();
         let completions = stored.resource_updates.iter().map(|r| r.completion).collect();
         let entry =
             Entry::new(FormaCommand::default(), index, completions, 0, header_bytes, ru_bytes);
+        let settled = command.is_final() && completions_pending(&stored) == 0;
         stage.insert(id.clone(), entry, i);
+        if imported && settled {
+            stage.set_fate(id, Fate::Uncached);
+        }
         Ok(WriteSet {
             op: Some(WriteOp::Insert(stored)),
             reply: Reply::Ack(Ack::Applied),
@@ -105,4 +127,9 @@ fn load(entry: &Entry, cached: bool) -> WriteSet {
     let fate =
         (!cached && entry.command.is_final() && entry.pending() == 0).then_some(Fate::Uncached);
     WriteSet { fate, ..WriteSet::reply(Reply::Command(Box::new(snapshot))) }
+}
+
+/// The resource updates of `stored` whose completion is still expected.
+fn completions_pending(stored: &StoredCommand) -> usize {
+    stored.resource_updates.iter().filter(|r| r.completion.is_pending()).count()
 }

@@ -104,7 +104,8 @@ impl Stage {
         match self.slots.get_mut(id) {
             Some(Some(Staged { entry, command_in, .. })) => {
                 if let Some(i) = command_in.take()
-                    && let Some(Message::StoreNew(command)) = messages.get(i)
+                    && let Some(Message::StoreNew(command) | Message::Import(command)) =
+                        messages.get(i)
                 {
                     entry.command = (**command).clone();
                 }
@@ -144,7 +145,9 @@ impl Stage {
             let Some(Staged { mut entry, fate: Fate::Keep, command_in }) = slot else { continue };
             if let Some(i) = command_in {
                 match messages.get_mut(i) {
-                    Some(Message::StoreNew(command)) => entry.command = std::mem::take(command),
+                    Some(Message::StoreNew(command) | Message::Import(command)) => {
+                        entry.command = std::mem::take(command);
+                    }
                     // Not reachable: `command_in` always names a `StoreNew`. Leaving the
                     // entry out of the cache is the safe outcome.
                     _ => continue,

@@ -5,6 +5,7 @@
 mod batch;
 mod cache;
 mod codec;
+mod import;
 mod messages;
 mod support;
 mod utc;
