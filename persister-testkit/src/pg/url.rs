@@ -3,9 +3,8 @@
 
 use persister_postgres::redact_url;
 
-/// `url` with its database (the path) replaced by `name`; a `dbname=` query parameter, which
-/// would override the path, is removed.
-pub(super) fn with_database(url: &str, name: &str) -> Result<String, String> {
+/// The scheme, what follows `://` up to the query, and the query of `url`.
+fn split(url: &str) -> Result<(&str, &str, Option<&str>), String> {
     let (head, query) = match url.split_once('?') {
         Some((head, query)) => (head, Some(query)),
         None => (url, None),
@@ -13,6 +12,13 @@ pub(super) fn with_database(url: &str, name: &str) -> Result<String, String> {
     let (scheme, rest) = head
         .split_once("://")
         .ok_or_else(|| format!("not a postgres:// URL: {}", redact_url(url)))?;
+    Ok((scheme, rest, query))
+}
+
+/// `url` with its database (the path) replaced by `name`; a `dbname=` query parameter, which
+/// would override the path, is removed.
+pub(super) fn with_database(url: &str, name: &str) -> Result<String, String> {
+    let (scheme, rest, query) = split(url)?;
     let authority = rest.split('/').next().unwrap_or_default();
     let mut out = format!("{scheme}://{authority}/{name}");
     let params: Vec<&str> = query
@@ -30,13 +36,7 @@ pub(super) fn with_database(url: &str, name: &str) -> Result<String, String> {
 /// The `host:port` of `url` (port 5432 when absent), and `url` pointed at `via` instead, with
 /// `sslmode=disable` (a proxy in between does not speak TLS).
 pub(super) fn through(url: &str, via: std::net::SocketAddr) -> Result<(String, String), String> {
-    let (head, query) = match url.split_once('?') {
-        Some((head, query)) => (head, Some(query)),
-        None => (url, None),
-    };
-    let (scheme, rest) = head
-        .split_once("://")
-        .ok_or_else(|| format!("not a postgres:// URL: {}", redact_url(url)))?;
+    let (scheme, rest, query) = split(url)?;
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let (user, host) = match authority.rsplit_once('@') {
         Some((user, host)) => (Some(user), host),
