@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use crate::hosts;
+
 /// How many connections the pool opens at most, unless configured.
 const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 
@@ -42,9 +44,15 @@ pub struct PgConfig {
     pub acquire_timeout: Duration,
     /// The server-side limit on each statement's run time (`statement_timeout`), if any.
     pub statement_timeout: Option<Duration>,
-    /// Open read-only sessions (`default_transaction_read_only=on`) and never migrate.
-    /// Default off.
+    /// Run every transaction read-only and never migrate. Default off.
     pub read_only: bool,
+    /// A transaction-mode pooler (PgBouncer, pgcat, ...) sits in front: no named prepared
+    /// statements, no session state. Default off.
+    pub pooler: bool,
+    /// Migrate the schema on connect. Default on; see [`PgConfig::migrate`].
+    pub migrate: bool,
+    /// The schema that holds the tables, instead of the first of the role's `search_path`.
+    pub schema: Option<String>,
 }
 
 impl PgConfig {
@@ -56,6 +64,9 @@ impl PgConfig {
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             statement_timeout: None,
             read_only: false,
+            pooler: false,
+            migrate: true,
+            schema: None,
         }
     }
 
@@ -80,34 +91,71 @@ impl PgConfig {
         self
     }
 
-    /// Opens read-only sessions, or not (the default).
+    /// Opens a read-only store, or not (the default).
     ///
-    /// A read-only store runs every session with `default_transaction_read_only=on`, never
-    /// migrates, and refuses a database whose schema is older
+    /// A read-only store runs every transaction `READ ONLY`, never migrates, and refuses a
+    /// database whose schema is older
     /// ([`StoreError::SchemaTooOld`](persister_core::StoreError::SchemaTooOld)) or newer than
-    /// this build's; its writes fail with a permanent backend error (SQLSTATE 25006). It
-    /// suits a role with only `SELECT` rights, or a hot standby.
+    /// this build's; its writes fail with a permanent backend error before anything is sent.
+    /// It suits a role with only `SELECT` rights, or a hot standby.
     #[must_use]
     pub fn read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
         self
     }
 
-    /// The connect options: the URL plus the statement timeout and read-only mode as startup
-    /// parameters.
-    pub(crate) fn connect_options(&self) -> Result<PgConnectOptions, sqlx::Error> {
-        let mut options = PgConnectOptions::from_str(&self.url)?;
-        if self.read_only {
-            options = options.options([("default_transaction_read_only", "on")]);
-        }
-        Ok(match self.statement_timeout {
-            // The server reads an integer number of milliseconds; 0 would mean "no limit".
-            Some(timeout) => options.options([(
-                "statement_timeout",
-                timeout.as_millis().clamp(1, i32::MAX.unsigned_abs().into()).to_string(),
-            )]),
-            None => options,
-        })
+    /// Says whether a pooler in transaction mode (PgBouncer's `pool_mode = transaction`, and
+    /// the like) sits between the store and the server. Default off.
+    ///
+    /// Behind a pooler, consecutive transactions of one client connection may run on different
+    /// server connections, so the store keeps nothing on the server connection: statements
+    /// are sent unnamed instead of prepared by name and cached (which costs the server a
+    /// parse per statement), and no startup parameter beyond user and database is sent. The
+    /// settings ([`schema`](Self::schema), [`statement_timeout`](Self::statement_timeout),
+    /// [`read_only`](Self::read_only)) are per transaction in every mode, so they hold behind
+    /// a pooler too. Migrations take a transaction-scoped advisory lock, which a pooler keeps.
+    #[must_use]
+    pub fn pooler(mut self, pooler: bool) -> Self {
+        self.pooler = pooler;
+        self
+    }
+
+    /// Says whether [`PgStore::connect`](crate::PgStore::connect) migrates the schema (the
+    /// default) or only checks it.
+    ///
+    /// With `false`, connect changes nothing and fails with
+    /// [`StoreError::SchemaTooOld`](persister_core::StoreError::SchemaTooOld) unless the
+    /// schema is this build's: migrations are then a separate step of the deployment, run with
+    /// [`PgStore::migrate`](crate::PgStore::migrate) by a role that may change the schema,
+    /// while the agents connect with one that may not.
+    #[must_use]
+    pub fn migrate(mut self, migrate: bool) -> Self {
+        self.migrate = migrate;
+        self
+    }
+
+    /// Places the tables in `schema` (created by the migration when missing) instead of the
+    /// first schema of the role's `search_path`, so that they can live beside another
+    /// application's tables in one database. The name is taken literally (quoted), so
+    /// `Forma` and `forma` are two schemas.
+    #[must_use]
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// The connect options of each host of the URL, in the URL's order (one for a plain URL;
+    /// several for `postgres://h1:5432,h2:5432/db`, libpq's multi-host form).
+    pub(crate) fn connect_options(&self) -> Result<Vec<PgConnectOptions>, sqlx::Error> {
+        let urls = hosts::split(&self.url).map_err(|e| sqlx::Error::Configuration(e.into()))?;
+        urls.iter()
+            .map(|url| {
+                let options = PgConnectOptions::from_str(url)?;
+                // `extra_float_digits` is a startup parameter that PgBouncer refuses unless
+                // told to ignore it; no column of this crate is a float.
+                Ok(if self.pooler { options.extra_float_digits(None) } else { options })
+            })
+            .collect()
     }
 
     /// The pool options.
@@ -130,6 +178,9 @@ impl fmt::Debug for PgConfig {
             .field("acquire_timeout", &self.acquire_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("read_only", &self.read_only)
+            .field("pooler", &self.pooler)
+            .field("migrate", &self.migrate)
+            .field("schema", &self.schema)
             .finish()
     }
 }
@@ -188,19 +239,28 @@ mod tests {
     }
 
     #[test]
-    fn statement_timeout_becomes_a_startup_option() {
+    fn settings_are_no_startup_parameters() {
         let config = PgConfig::from_url("postgres://u@localhost/db")
-            .statement_timeout(Duration::from_millis(1500));
+            .statement_timeout(Duration::from_millis(1500))
+            .read_only(true);
         let options = config.connect_options().expect("valid url");
-        assert_eq!(options.get_options(), Some("-c statement_timeout=1500"));
-        let read_only = config.read_only(true).connect_options().expect("valid url");
-        assert_eq!(
-            read_only.get_options(),
-            Some("-c default_transaction_read_only=on -c statement_timeout=1500")
-        );
+        assert_eq!(options.len(), 1);
+        assert_eq!(options[0].get_options(), None, "sent with each BEGIN instead");
         assert_eq!(
             PgConfig::from_url("postgres://u@localhost/db").max_connections(0).max_connections,
             1
         );
+    }
+
+    #[test]
+    fn each_host_of_a_multi_host_url_gets_its_options() {
+        let config = PgConfig::from_url(
+            "postgres://u:pw@h1:5433,h2/db?sslmode=disable&target_session_attrs=read-write",
+        );
+        let options = config.connect_options().expect("valid url");
+        let hosts: Vec<(&str, u16)> =
+            options.iter().map(|o| (o.get_host(), o.get_port())).collect();
+        assert_eq!(hosts, [("h1", 5433), ("h2", 5432)]);
+        assert!(options.iter().all(|o| o.get_database() == Some("db")));
     }
 }

@@ -2,9 +2,6 @@
 //! become [`StoreError`].
 
 use persister_core::{BoxError, StoreError};
-use sqlx::migrate::MigrateError;
-
-use crate::schema::supported_version;
 
 /// The name of this backend in [`StoreError::Backend`].
 pub(crate) const BACKEND: &str = "postgres";
@@ -37,9 +34,6 @@ pub(crate) enum Error {
     /// broken connection, a shutdown) leaves the outcome unknown.
     #[error("commit failed: {0}")]
     Commit(sqlx::Error),
-    /// Running the embedded migrations failed.
-    #[error(transparent)]
-    Migrate(#[from] MigrateError),
     /// An outcome the store decided itself (not found, conflict, corrupt row, ...).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -63,18 +57,6 @@ impl From<Error> for StoreError {
         match error {
             Error::Sql(source) => from_sqlx(source, None),
             Error::InCommand { id, largest, source } => from_sqlx(source, Some((id, largest))),
-            Error::Migrate(MigrateError::VersionMissing(found)) if found > supported_version() => {
-                StoreError::SchemaTooNew { found, supported: supported_version() }
-            }
-            Error::Migrate(error) => {
-                let transient = match &error {
-                    MigrateError::Execute(source) | MigrateError::ExecuteMigration(source, _) => {
-                        classify(source) == Class::Transient
-                    }
-                    _ => false,
-                };
-                backend(transient, error.into())
-            }
             Error::Commit(source) if commit_rolled_back(&source) => from_sqlx(source, None),
             Error::Commit(source) => {
                 StoreError::OutcomeUnknown { backend: BACKEND, source: source.into() }

@@ -38,9 +38,12 @@
 
 mod config;
 mod error;
+mod hosts;
 mod list;
+mod migrate;
 mod retention;
 mod schema;
+mod session;
 mod store;
 mod write;
 

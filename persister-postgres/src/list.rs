@@ -12,12 +12,17 @@ use sqlx::{Postgres, QueryBuilder};
 
 use crate::error::Error;
 use crate::schema::{Micros, get, header_columns, nanos, read_header, unsigned};
+use crate::session::Session;
 
 /// The listing order: exact `StartTs` descending, then id descending (bytewise, `COLLATE "C"`).
 const ORDER: &str = " ORDER BY start_ts DESC, start_ts_ns DESC, command_id DESC";
 
 /// Lists the headers that pass `filter`, in the listing order, cut to its limit.
-pub(crate) async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<CommandRow>, Error> {
+pub(crate) async fn list(
+    pool: &PgPool,
+    session: &Session,
+    filter: &ListFilter,
+) -> Result<Vec<CommandRow>, Error> {
     let mut query = QueryBuilder::<Postgres>::new(concat!(
         "SELECT ",
         header_columns!(),
@@ -28,7 +33,9 @@ pub(crate) async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<Comma
     if let Some(limit) = filter.limit {
         query.push(" LIMIT ").push_bind(i64::from(limit));
     }
-    let rows = query.build().fetch_all(pool).await?;
+    let mut tx = session.begin(pool).await?;
+    let rows = session.built(query.build()).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     rows.iter().map(read_header).collect()
 }
 
@@ -36,6 +43,7 @@ pub(crate) async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<Comma
 /// next page exists) joined with their resource update counts per state, in one statement.
 pub(crate) async fn list_summaries(
     pool: &PgPool,
+    session: &Session,
     filter: &ListFilter,
 ) -> Result<SummaryPage, Error> {
     let mut query = QueryBuilder::<Postgres>::new(
@@ -55,7 +63,9 @@ pub(crate) async fn list_summaries(
          p.modified_ts, p.modified_ts_ns, p.stored_bytes, r.state \
          ORDER BY p.start_ts DESC, p.start_ts_ns DESC, p.command_id DESC",
     );
-    let rows = query.build().fetch_all(pool).await?;
+    let mut tx = session.begin(pool).await?;
+    let rows = session.built(query.build()).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     let mut columns: Vec<SummaryColumns> = Vec::new();
     for row in &rows {
         let id: String = get(row, 0, "?", "command_id")?;

@@ -1,22 +1,14 @@
-//! The embedded migrations, the timestamp column type, and reading stored rows back.
-//!
-//! Migrations are numbered SQL files (`migrations/NNNN_name.sql`, the same numbering as the
-//! SQLite backend), embedded with `sqlx::migrate!` and applied by sqlx under its advisory lock.
-//! sqlx records them in `_sqlx_migrations`; a database that holds a version newer than this
-//! build is refused rather than used.
+//! The stored columns, the timestamp column type, and reading stored rows back (the
+//! migrations that create them are in `migrate.rs`).
 
-use persister_core::{CommandRow, Completion, ResourceUpdateRow, StoreError};
+use persister_core::{CommandRow, Completion, ResourceUpdateRow};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgArgumentBuffer, PgPool, PgRow, PgTypeInfo, PgValueFormat, PgValueRef};
+use sqlx::postgres::{PgArgumentBuffer, PgRow, PgTypeInfo, PgValueFormat, PgValueRef};
 use sqlx::types::chrono::{DateTime, Utc};
 use sqlx::{Decode, Encode, Postgres, Row, Type};
 
 use crate::error::{Error, corrupt};
-
-/// Every migration, embedded at build time.
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// The header columns, in the order [`read_header`] expects (a macro, for `concat!`).
 macro_rules! header_columns {
@@ -34,136 +26,6 @@ macro_rules! update_columns {
 }
 
 pub(crate) use {header_columns, update_columns};
-
-/// The newest schema version this build knows.
-pub(crate) fn supported_version() -> i64 {
-    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
-}
-
-/// Refuses a database newer than this build, then applies the missing migrations.
-///
-/// # Errors
-/// [`StoreError::SchemaTooNew`] when `_sqlx_migrations` holds a version newer than
-/// [`supported_version`]; a backend error when a statement fails.
-pub(crate) async fn migrate(pool: &PgPool) -> Result<(), Error> {
-    let found = schema_version(pool).await?;
-    check_ours(pool, found).await?;
-    // A newer build migrating between the check and the lock is caught by sqlx as a missing
-    // version, which `From<Error> for StoreError` also reports as `SchemaTooNew`.
-    MIGRATOR.run(pool).await?;
-    Ok(())
-}
-
-/// Checks, without changing anything, that the database's schema is exactly this build's
-/// (for a read-only store, which never migrates).
-///
-/// # Errors
-/// [`StoreError::SchemaTooNew`], [`StoreError::ForeignSchema`] or
-/// [`StoreError::SchemaTooOld`].
-pub(crate) async fn check_current(pool: &PgPool) -> Result<(), Error> {
-    let found = schema_version(pool).await?;
-    check_ours(pool, found).await?;
-    let required = supported_version();
-    if found < required {
-        return Err(StoreError::SchemaTooOld { found, required }.into());
-    }
-    Ok(())
-}
-
-/// The last migration applied (0 when none is recorded).
-///
-/// # Errors
-/// [`StoreError::SchemaTooNew`] when it is newer than [`supported_version`].
-pub(crate) async fn schema_version(pool: &PgPool) -> Result<i64, Error> {
-    let supported = supported_version();
-    let has_table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
-        .await?;
-    if !has_table {
-        return Ok(0);
-    }
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations").fetch_one(pool).await?;
-    let found = found.unwrap_or(0);
-    if found > supported {
-        return Err(StoreError::SchemaTooNew { found, supported }.into());
-    }
-    Ok(found)
-}
-
-/// The columns of this crate's tables, each with the schema version that added it (the same
-/// table as the SQLite backend's).
-const OUR_COLUMNS: &[(&str, &[(&str, i64)])] = &[
-    (
-        "forma_commands",
-        &[
-            ("command_id", 1),
-            ("command", 1),
-            ("state", 1),
-            ("client_id", 1),
-            ("start_ts", 1),
-            ("modified_ts", 1),
-            ("revision", 1),
-            ("body", 1),
-            ("head", 1),
-            ("start_ts_ns", 2),
-            ("modified_ts_ns", 2),
-            ("stored_bytes", 2),
-        ],
-    ),
-    (
-        "resource_updates",
-        &[
-            ("command_id", 1),
-            ("position", 1),
-            ("ksuid", 1),
-            ("operation", 1),
-            ("state", 1),
-            ("completion", 1),
-            ("data", 1),
-        ],
-    ),
-];
-
-/// Refuses tables under our names (in the current schema) that this crate did not create:
-/// present while no migration is recorded (a formae agent's database records its own in a
-/// goose `db_version` table), or with columns other than those of version `found`.
-///
-/// # Errors
-/// [`StoreError::ForeignSchema`] naming the table.
-async fn check_ours(pool: &PgPool, found: i64) -> Result<(), Error> {
-    for (table, columns) in OUR_COLUMNS {
-        let present: Vec<String> = sqlx::query_scalar(
-            "SELECT column_name::text FROM information_schema.columns              WHERE table_schema = current_schema() AND table_name = $1",
-        )
-        .bind(table)
-        .fetch_all(pool)
-        .await?;
-        let foreign = |detail: String| -> Error {
-            StoreError::ForeignSchema { table: (*table).to_owned(), detail }.into()
-        };
-        if found == 0 {
-            if present.is_empty() {
-                continue;
-            }
-            let goose: bool = sqlx::query_scalar("SELECT to_regclass('db_version') IS NOT NULL")
-                .fetch_one(pool)
-                .await?;
-            let hint =
-                if goose { " and a goose db_version table (a formae database?)" } else { "" };
-            return Err(foreign(format!("no forma-persister migration is recorded{hint}")));
-        }
-        let expected: Vec<&str> =
-            columns.iter().filter(|(_, v)| *v <= found).map(|(name, _)| *name).collect();
-        if let Some(extra) = present.iter().find(|c| !expected.contains(&c.as_str())) {
-            return Err(foreign(format!("column {extra} is not one of ours")));
-        }
-        if let Some(missing) = expected.iter().find(|c| !present.iter().any(|p| p == *c)) {
-            return Err(foreign(format!("column {missing} is missing")));
-        }
-    }
-    Ok(())
-}
 
 /// A `TIMESTAMPTZ` value as microseconds since the Unix epoch, the core's representation.
 ///
@@ -300,14 +162,5 @@ mod tests {
             }
         }
         assert_eq!(Micros::from_pg(i64::MAX), None);
-    }
-
-    #[test]
-    fn migrations_are_numbered_like_their_files() {
-        for (index, migration) in MIGRATOR.iter().enumerate() {
-            let expected = i64::try_from(index + 1).expect("few migrations");
-            assert_eq!(migration.version, expected, "{}", migration.description);
-        }
-        assert_eq!(supported_version(), 2);
     }
 }

@@ -8,6 +8,8 @@
 //! Every value is bound as a parameter. Identifiers (table and column names) are string
 //! literals in this file and never come from input.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use persister_core::{
     Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, PurgedCommand,
@@ -17,47 +19,94 @@ use sqlx::postgres::PgPool;
 
 use crate::config::PgConfig;
 use crate::error::{BACKEND, Error};
-use crate::schema::{self, header_columns, read_header, read_update, update_columns};
+use crate::hosts::Hosts;
+use crate::schema::{header_columns, read_header, read_update, update_columns};
+use crate::session::Session;
 use crate::write::write;
-use crate::{list, retention};
+use crate::{list, migrate, retention};
 
 #[doc = include_str!("docs.md")]
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// How transactions start and statements are sent ([`PgConfig`]'s settings).
+    session: Session,
+    /// The hosts of the URL, and which one the pool connects to.
+    hosts: Arc<Hosts>,
     /// Opened with [`PgConfig::read_only`]: writes are refused before they are sent.
     read_only: bool,
 }
 
 impl PgStore {
-    /// Connects to the database described by `config` and migrates its schema.
+    /// Connects to the database described by `config` and migrates its schema (unless
+    /// [`PgConfig::migrate`] is off). With several hosts in the URL, connects to the first
+    /// that accepts writes.
     ///
     /// # Errors
     /// [`StoreError::SchemaTooNew`] when the database was migrated by a newer version of this
     /// crate; a transient [`StoreError::Backend`] when the server cannot be reached within the
-    /// acquire timeout; a permanent one when the URL is invalid or a migration fails.
+    /// acquire timeout (or no host accepts writes); a permanent one when the URL is invalid or
+    /// a migration fails.
     ///
-    /// With [`PgConfig::read_only`] it migrates nothing and fails with
-    /// [`StoreError::SchemaTooOld`] when the schema is older than this build's.
+    /// With [`PgConfig::read_only`] or without [`PgConfig::migrate`], it changes nothing and
+    /// fails with [`StoreError::SchemaTooOld`] when the schema is older than this build's.
     /// [`StoreError::ForeignSchema`] when the database holds tables under this crate's names
     /// that it did not create (a formae agent's database); nothing is changed then.
     pub async fn connect(config: PgConfig) -> StoreResult<Self> {
-        let options = config.connect_options().map_err(Error::from)?;
-        let pool = config.pool_options().connect_with(options).await.map_err(Error::from)?;
-        if config.read_only {
-            schema::check_current(&pool).await?;
-            return Ok(Self { pool, read_only: true });
+        let store = Self::open(&config).await?;
+        if config.read_only || !config.migrate {
+            migrate::check_current(&store.pool, &store.session).await?;
+        } else {
+            migrate::migrate(&store.pool, &store.session, config.schema.as_deref()).await?;
         }
-        Self::from_pool(pool).await
+        Ok(store)
     }
 
-    /// A store over an existing pool; migrates the schema like [`connect`](Self::connect).
+    /// Applies the migrations this build has and the database lacks, and returns how many;
+    /// for deployments that connect their stores with `PgConfig::migrate(false)`. Safe to run
+    /// while stores use the database, and from several processes at once.
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect).
+    pub async fn migrate(config: &PgConfig) -> StoreResult<usize> {
+        let config = config.clone().max_connections(1).read_only(false);
+        let store = Self::open(&config).await?;
+        let applied = migrate::migrate(&store.pool, &store.session, config.schema.as_deref()).await;
+        store.pool.close().await;
+        Ok(applied?)
+    }
+
+    /// A store over an existing pool; migrates the schema like [`connect`](Self::connect), with
+    /// the default settings of [`PgConfig`] (no pooler, the role's `search_path`).
     ///
     /// # Errors
     /// As [`connect`](Self::connect), except for connecting.
     pub async fn from_pool(pool: PgPool) -> StoreResult<Self> {
-        schema::migrate(&pool).await?;
-        Ok(Self { pool, read_only: false })
+        let config = PgConfig::from_url("postgres://");
+        let session = Session::new(&config);
+        migrate::migrate(&pool, &session, None).await?;
+        let options = (*pool.connect_options()).clone();
+        let hosts = Arc::new(Hosts::new(vec![options], true, config.acquire_timeout));
+        Ok(Self { pool, session, hosts, read_only: false })
+    }
+
+    /// Connects the pool (to the first suitable host), without touching the schema.
+    async fn open(config: &PgConfig) -> Result<Self, Error> {
+        let options = config.connect_options()?;
+        let several = options.len() > 1;
+        let hosts = Arc::new(Hosts::new(options, !config.read_only, config.acquire_timeout));
+        let first = hosts.first().await?;
+        let mut pool_options = config.pool_options();
+        if several {
+            // After a failover, connections to the old primary are dropped, not lent out.
+            let hosts = Arc::clone(&hosts);
+            pool_options = pool_options.before_acquire(move |_, meta| {
+                let fresh = !hosts.is_stale(meta.age);
+                Box::pin(async move { Ok(fresh) })
+            });
+        }
+        let pool = pool_options.connect_with(first).await?;
+        Ok(Self { pool, session: Session::new(config), hosts, read_only: config.read_only })
     }
 
     /// The connection pool, for tests that run their own statements next to the store. Only
@@ -91,17 +140,20 @@ impl PgStore {
     /// [`StoreError::Backend`] when the query fails.
     #[cfg(feature = "testing")]
     pub async fn dump_all_text(&self) -> StoreResult<Vec<String>> {
-        let values = sqlx::query_scalar(
-            "SELECT value FROM ( \
-               SELECT command_id, 0 AS kind, 0::bigint AS position, body AS value \
-                 FROM forma_commands \
-               UNION ALL SELECT command_id, 1, 0, head FROM forma_commands \
-               UNION ALL SELECT command_id, 2, position, data FROM resource_updates \
-             ) AS stored ORDER BY command_id, kind, position",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::from)?;
+        let mut tx = self.session.begin(&self.pool).await.map_err(Error::from)?;
+        let values = self
+            .session
+            .query_scalar(
+                "SELECT value FROM ( \
+                   SELECT command_id, 0 AS kind, 0::bigint AS position, body AS value \
+                     FROM forma_commands \
+                   UNION ALL SELECT command_id, 1, 0, head FROM forma_commands \
+                   UNION ALL SELECT command_id, 2, position, data FROM resource_updates \
+                 ) AS stored ORDER BY command_id, kind, position",
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(Error::from)?;
         Ok(values)
     }
 }
@@ -116,6 +168,20 @@ impl PgStore {
             return Err(StoreError::Backend { backend: BACKEND, transient: false, source });
         }
         Ok(())
+    }
+
+    /// The outcome of an operation as the caller sees it. Publishes the pool gauges, and after
+    /// an error that a failover may cause (transient, or outcome unknown), asks the hosts which
+    /// one accepts writes now, so the caller's retry reaches it.
+    async fn finish<T>(&self, result: Result<T, Error>) -> StoreResult<T> {
+        self.publish_pool();
+        let result = result.map_err(StoreError::from);
+        if let Err(e) = &result
+            && (e.is_transient() || e.is_outcome_unknown())
+        {
+            self.hosts.repoint(&self.pool).await;
+        }
+        result
     }
 }
 
@@ -146,47 +212,53 @@ impl CommandStore for PgStore {
         if !ops.is_empty() {
             self.writable()?;
         }
-        let written = write(&self.pool, &ops).await;
-        self.publish_pool();
-        Ok(written?)
+        self.finish(write(&self.pool, &self.session, &ops).await).await
     }
 
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
-        let loaded = load(&self.pool, id).await;
-        self.publish_pool();
-        Ok(loaded?)
+        self.finish(load(&self.pool, &self.session, id).await).await
     }
 
     /// One read of the header's revision column.
     async fn revision(&self, id: &str) -> StoreResult<Option<i64>> {
-        let revision =
-            sqlx::query_scalar("SELECT revision FROM forma_commands WHERE command_id = $1")
+        let revision = async {
+            let mut tx = self.session.begin(&self.pool).await?;
+            let revision = self
+                .session
+                .query_scalar("SELECT revision FROM forma_commands WHERE command_id = $1")
                 .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(Error::from);
-        self.publish_pool();
-        Ok(revision?)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(revision)
+        };
+        self.finish(revision.await).await
     }
 
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
-        Ok(list::list(&self.pool, filter).await?)
+        self.finish(list::list(&self.pool, &self.session, filter).await).await
     }
 
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
-        let ids = sqlx::query_scalar(
-            "SELECT command_id FROM forma_commands WHERE state <> ALL($1) \
-             ORDER BY start_ts, command_id",
-        )
-        .bind(&FINAL_COMMAND_STATES[..])
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::from)?;
-        Ok(ids)
+        let ids = async {
+            let mut tx = self.session.begin(&self.pool).await?;
+            let ids = self
+                .session
+                .query_scalar(
+                    "SELECT command_id FROM forma_commands WHERE state <> ALL($1) \
+                     ORDER BY start_ts, command_id",
+                )
+                .bind(&FINAL_COMMAND_STATES[..])
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(ids)
+        };
+        self.finish(ids.await).await
     }
 
     async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
-        Ok(list::list_summaries(&self.pool, filter).await?)
+        self.finish(list::list_summaries(&self.pool, &self.session, filter).await).await
     }
 
     async fn purge_finished(
@@ -195,7 +267,8 @@ impl CommandStore for PgStore {
         max_rows: u32,
     ) -> StoreResult<Vec<PurgedCommand>> {
         self.writable()?;
-        Ok(retention::purge_finished(&self.pool, before, max_rows).await?)
+        let purged = retention::purge_finished(&self.pool, &self.session, before, max_rows).await;
+        self.finish(purged).await
     }
 
     /// Does nothing: PostgreSQL's autovacuum makes the space of deleted rows reusable without
@@ -208,33 +281,31 @@ impl CommandStore for PgStore {
     /// `schema_version` is the last migration recorded in `_sqlx_migrations`;
     /// `database_bytes` is `pg_database_size(current_database())`.
     async fn info(&self) -> StoreResult<StoreInfo> {
-        Ok(retention::info(&self.pool).await?)
+        self.finish(retention::info(&self.pool, &self.session).await).await
     }
 }
 
 /// Loads a command and its rows ordered by position from one snapshot.
-async fn load(pool: &PgPool, id: &str) -> Result<Option<StoredCommand>, Error> {
-    let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
-    let header = sqlx::query(concat!(
-        "SELECT ",
-        header_columns!(),
-        " FROM forma_commands WHERE command_id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
+async fn load(pool: &PgPool, session: &Session, id: &str) -> Result<Option<StoredCommand>, Error> {
+    let mut tx = session.begin_snapshot(pool).await?;
+    let header = session
+        .query(concat!("SELECT ", header_columns!(), " FROM forma_commands WHERE command_id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     let Some(header) = header else {
         return Ok(None);
     };
     let header = read_header(&header)?;
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        update_columns!(),
-        " FROM resource_updates WHERE command_id = $1 ORDER BY position"
-    ))
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows = session
+        .query(concat!(
+            "SELECT ",
+            update_columns!(),
+            " FROM resource_updates WHERE command_id = $1 ORDER BY position"
+        ))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
     tx.commit().await?;
     let resource_updates = rows.iter().map(|row| read_update(row, id)).collect::<Result<_, _>>()?;
     Ok(Some(StoredCommand { header, resource_updates }))

@@ -16,6 +16,7 @@ use sqlx::postgres::{PgBindIterExt, PgConnection, PgPool};
 
 use crate::error::{Error, check_size, corrupt};
 use crate::schema::Micros;
+use crate::session::Session;
 
 /// Bytes each array element costs on the wire besides its text (length word, integers).
 const ROW_OVERHEAD: usize = 64;
@@ -32,18 +33,18 @@ const ROW_OVERHEAD: usize = 64;
 /// applies whose revisions follow on are merged, so a conflict can only be the first one's,
 /// and a missing position is reported for the first op that lists it. When several ops fail,
 /// the error is that of the first failing op of the first command with one.
-pub(crate) async fn write(pool: &PgPool, ops: &[WriteOp]) -> Result<(), Error> {
+pub(crate) async fn write(pool: &PgPool, session: &Session, ops: &[WriteOp]) -> Result<(), Error> {
     if ops.is_empty() {
         return Ok(());
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = session.begin(pool).await?;
     for op in coalesce(ops) {
         match op {
-            Planned::Insert(command) => insert(&mut tx, command)
+            Planned::Insert(command) => insert(&mut tx, session, command)
                 .await
                 .map_err(|e| e.in_command(&command.header.id, || largest_value(command)))?,
             Planned::Apply(checkpoint, increment) => {
-                apply(&mut tx, &checkpoint, increment).await.map_err(|e| {
+                apply(&mut tx, session, &checkpoint, increment).await.map_err(|e| {
                     e.in_command(&checkpoint.command_id, || {
                         let h = &checkpoint.header;
                         let body = h.body.as_ref().map_or(0, String::len);
@@ -55,7 +56,7 @@ pub(crate) async fn write(pool: &PgPool, ops: &[WriteOp]) -> Result<(), Error> {
                 })?;
             }
             Planned::Delete(id, expected_revision) => {
-                delete(&mut tx, id, expected_revision).await?;
+                delete(&mut tx, session, id, expected_revision).await?;
             }
         }
     }
@@ -115,14 +116,18 @@ fn coalesce(ops: &[WriteOp]) -> Vec<Planned<'_>> {
 }
 
 /// Inserts a command at revision 0 with its resource updates: two statements, one per table.
-async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Error> {
+async fn insert(
+    tx: &mut PgConnection,
+    session: &Session,
+    command: &StoredCommand,
+) -> Result<(), Error> {
     let h = &command.header;
     let rows = &command.resource_updates;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM forma_commands WHERE command_id = $1)")
-            .bind(&h.id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let exists: bool = session
+        .query_scalar("SELECT EXISTS (SELECT 1 FROM forma_commands WHERE command_id = $1)")
+        .bind(&h.id)
+        .fetch_one(&mut *tx)
+        .await?;
     if exists {
         return Err(StoreError::AlreadyExists { id: h.id.clone() }.into());
     }
@@ -138,41 +143,43 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Er
         .sum();
     check_size(&h.id, || "resource updates".into(), rows_size)?;
 
-    sqlx::query(
-        "INSERT INTO forma_commands (command_id, command, state, client_id, start_ts, \
+    session
+        .query(
+            "INSERT INTO forma_commands (command_id, command, state, client_id, start_ts, \
          modified_ts, revision, body, head, start_ts_ns, modified_ts_ns, stored_bytes) \
          VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11)",
-    )
-    .bind(&h.id)
-    .bind(&h.command)
-    .bind(&h.state)
-    .bind(h.client_id.as_deref())
-    .bind(Micros(h.start_ts))
-    .bind(Micros(h.modified_ts))
-    .bind(&h.body)
-    .bind(&h.head)
-    .bind(i32::from(h.start_ts_ns))
-    .bind(i32::from(h.modified_ts_ns))
-    .bind(i64::try_from(h.stored_bytes).unwrap_or(i64::MAX))
-    .execute(&mut *tx)
-    .await?;
+        )
+        .bind(&h.id)
+        .bind(&h.command)
+        .bind(&h.state)
+        .bind(h.client_id.as_deref())
+        .bind(Micros(h.start_ts))
+        .bind(Micros(h.modified_ts))
+        .bind(&h.body)
+        .bind(&h.head)
+        .bind(i32::from(h.start_ts_ns))
+        .bind(i32::from(h.modified_ts_ns))
+        .bind(i64::try_from(h.stored_bytes).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
     if !rows.is_empty() {
-        sqlx::query(
-            "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
+        session
+            .query(
+                "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
              completion, data) \
              SELECT $1, u.position, u.ksuid, u.operation, u.state, u.completion, u.data \
              FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[], \
              $7::text[]) AS u(position, ksuid, operation, state, completion, data)",
-        )
-        .bind(&h.id)
-        .bind(rows.iter().map(|r| r.position).bind_iter())
-        .bind(rows.iter().map(|r| &r.ksuid).bind_iter())
-        .bind(rows.iter().map(|r| &r.operation).bind_iter())
-        .bind(rows.iter().map(|r| &r.state).bind_iter())
-        .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
-        .bind(rows.iter().map(|r| &r.data).bind_iter())
-        .execute(&mut *tx)
-        .await?;
+            )
+            .bind(&h.id)
+            .bind(rows.iter().map(|r| r.position).bind_iter())
+            .bind(rows.iter().map(|r| &r.ksuid).bind_iter())
+            .bind(rows.iter().map(|r| &r.operation).bind_iter())
+            .bind(rows.iter().map(|r| &r.state).bind_iter())
+            .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
+            .bind(rows.iter().map(|r| &r.data).bind_iter())
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }
@@ -181,6 +188,7 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Er
 /// statements.
 async fn apply(
     tx: &mut PgConnection,
+    session: &Session,
     checkpoint: &Checkpoint,
     increment: i64,
 ) -> Result<(), Error> {
@@ -193,44 +201,46 @@ async fn apply(
     let rows_size = rows.iter().map(|r| r.state.len() + r.data.len() + ROW_OVERHEAD).sum();
     check_size(id, || "resource updates".into(), rows_size)?;
 
-    let updated = sqlx::query(
-        "UPDATE forma_commands SET state = $3, start_ts = $4, modified_ts = $5, head = $6, \
+    let updated = session
+        .query(
+            "UPDATE forma_commands SET state = $3, start_ts = $4, modified_ts = $5, head = $6, \
          body = COALESCE($7, body), revision = revision + $8, start_ts_ns = $9, \
          modified_ts_ns = $10, stored_bytes = $11 WHERE command_id = $1 AND revision = $2",
-    )
-    .bind(id)
-    .bind(checkpoint.expected_revision)
-    .bind(&h.state)
-    .bind(Micros(h.start_ts))
-    .bind(Micros(h.modified_ts))
-    .bind(&h.head)
-    .bind(h.body.as_deref())
-    .bind(increment)
-    .bind(i32::from(h.start_ts_ns))
-    .bind(i32::from(h.modified_ts_ns))
-    .bind(i64::try_from(h.stored_bytes).unwrap_or(i64::MAX))
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+        )
+        .bind(id)
+        .bind(checkpoint.expected_revision)
+        .bind(&h.state)
+        .bind(Micros(h.start_ts))
+        .bind(Micros(h.modified_ts))
+        .bind(&h.head)
+        .bind(h.body.as_deref())
+        .bind(increment)
+        .bind(i32::from(h.start_ts_ns))
+        .bind(i32::from(h.modified_ts_ns))
+        .bind(i64::try_from(h.stored_bytes).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     if updated == 0 {
-        return Err(missing_or_conflict(tx, id, checkpoint.expected_revision).await);
+        return Err(missing_or_conflict(tx, session, id, checkpoint.expected_revision).await);
     }
     if !rows.is_empty() {
-        let positions: Vec<i64> = sqlx::query_scalar(
-            "UPDATE resource_updates AS r \
+        let positions: Vec<i64> = session
+            .query_scalar(
+                "UPDATE resource_updates AS r \
              SET state = u.state, completion = u.completion, data = u.data \
              FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[]) \
                AS u(position, state, completion, data) \
              WHERE r.command_id = $1 AND r.position = u.position \
              RETURNING r.position",
-        )
-        .bind(id)
-        .bind(rows.iter().map(|r| r.position).bind_iter())
-        .bind(rows.iter().map(|r| &r.state).bind_iter())
-        .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
-        .bind(rows.iter().map(|r| &r.data).bind_iter())
-        .fetch_all(&mut *tx)
-        .await?;
+            )
+            .bind(id)
+            .bind(rows.iter().map(|r| r.position).bind_iter())
+            .bind(rows.iter().map(|r| &r.state).bind_iter())
+            .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
+            .bind(rows.iter().map(|r| &r.data).bind_iter())
+            .fetch_all(&mut *tx)
+            .await?;
         if positions.len() != rows.len() {
             let updated: HashSet<i64> = positions.into_iter().collect();
             let missing = checkpoint
@@ -250,26 +260,37 @@ async fn apply(
 }
 
 /// Deletes a command (its rows cascade) if its revision is `expected_revision`.
-async fn delete(tx: &mut PgConnection, id: &str, expected_revision: i64) -> Result<(), Error> {
-    let deleted = sqlx::query("DELETE FROM forma_commands WHERE command_id = $1 AND revision = $2")
+async fn delete(
+    tx: &mut PgConnection,
+    session: &Session,
+    id: &str,
+    expected_revision: i64,
+) -> Result<(), Error> {
+    let deleted = session
+        .query("DELETE FROM forma_commands WHERE command_id = $1 AND revision = $2")
         .bind(id)
         .bind(expected_revision)
         .execute(&mut *tx)
         .await?
         .rows_affected();
     if deleted == 0 {
-        return Err(missing_or_conflict(tx, id, expected_revision).await);
+        return Err(missing_or_conflict(tx, session, id, expected_revision).await);
     }
     Ok(())
 }
 
 /// Why a write fenced on `expected` matched no row: the command is gone, or its revision moved.
-async fn missing_or_conflict(tx: &mut PgConnection, id: &str, expected: i64) -> Error {
-    let found: Result<Option<i64>, _> =
-        sqlx::query_scalar("SELECT revision FROM forma_commands WHERE command_id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await;
+async fn missing_or_conflict(
+    tx: &mut PgConnection,
+    session: &Session,
+    id: &str,
+    expected: i64,
+) -> Error {
+    let found: Result<Option<i64>, _> = session
+        .query_scalar("SELECT revision FROM forma_commands WHERE command_id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await;
     match found {
         Ok(None) => StoreError::NotFound { id: id.to_owned() }.into(),
         Ok(Some(found)) => StoreError::Conflict { id: id.to_owned(), expected, found }.into(),
@@ -303,90 +324,4 @@ fn largest<const N: usize>(
 }
 
 #[cfg(test)]
-mod tests {
-    use persister_core::Completion;
-
-    use super::*;
-
-    fn row(position: i64, data: &str) -> ResourceUpdateRow {
-        ResourceUpdateRow {
-            position,
-            ksuid: format!("k{position}"),
-            operation: "create".into(),
-            state: "NotStarted".into(),
-            completion: Completion::Pending,
-            data: data.into(),
-        }
-    }
-
-    fn checkpoint(id: &str, expected_revision: i64, rows: Vec<ResourceUpdateRow>) -> Checkpoint {
-        Checkpoint {
-            command_id: id.into(),
-            expected_revision,
-            header: persister_core::HeaderUpdate {
-                state: format!("s{expected_revision}"),
-                start_ts: expected_revision,
-                start_ts_ns: 0,
-                modified_ts: expected_revision,
-                modified_ts_ns: 0,
-                stored_bytes: 0,
-                head: format!("h{expected_revision}"),
-                body: None,
-            },
-            resource_updates: rows,
-        }
-    }
-
-    #[test]
-    fn consecutive_applies_of_a_command_merge() {
-        let ops = vec![
-            WriteOp::Apply(checkpoint("a", 0, vec![row(0, "a0")])),
-            WriteOp::Apply(checkpoint("b", 5, vec![row(1, "b1")])),
-            WriteOp::Apply(checkpoint("a", 1, vec![row(0, "a0'"), row(2, "a2")])),
-            WriteOp::Delete { id: "b".into(), expected_revision: 6 },
-            WriteOp::Apply(checkpoint("a", 2, vec![])),
-        ];
-        let planned = coalesce(&ops);
-        assert_eq!(planned.len(), 3, "{planned:?}");
-        match &planned[0] {
-            Planned::Apply(c, 3) => {
-                assert_eq!((c.command_id.as_str(), c.expected_revision), ("a", 0));
-                assert_eq!(c.header.head, "h2", "the last header wins");
-                let data: Vec<&str> = last_per_position(&c.resource_updates)
-                    .iter()
-                    .map(|r| r.data.as_str())
-                    .collect();
-                assert_eq!(data, ["a0'", "a2"]);
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(&planned[1], Planned::Apply(c, 1) if c.command_id == "b"));
-        assert!(matches!(planned[2], Planned::Delete("b", 6)));
-    }
-
-    #[test]
-    fn applies_with_a_gap_in_revisions_do_not_merge() {
-        let ops = vec![
-            WriteOp::Apply(checkpoint("a", 0, vec![])),
-            WriteOp::Apply(checkpoint("a", 5, vec![])),
-        ];
-        assert_eq!(coalesce(&ops).len(), 2);
-    }
-
-    #[test]
-    fn the_last_row_of_a_position_wins() {
-        let rows = [row(0, "a"), row(1, "b"), row(0, "c")];
-        let data: Vec<&str> = last_per_position(&rows).iter().map(|r| r.data.as_str()).collect();
-        assert_eq!(data, ["b", "c"]);
-    }
-
-    #[test]
-    fn the_largest_value_is_named() {
-        let rows = [row(0, "a"), row(7, "bbbbbb")];
-        assert_eq!(
-            largest([("body", 3), ("head", 2)], &rows),
-            ("resource_updates[7].data".into(), 6)
-        );
-        assert_eq!(largest([("body", 9)], &rows), ("body".into(), 9));
-    }
-}
+mod tests;

@@ -16,6 +16,12 @@
 //!
 //! When none works, the test fails with a [`HarnessError`] that says how to provide one; a test
 //! is never skipped, and no server that nobody named (such as `localhost:5432`) is used.
+//!
+//! With `PERSISTER_PG_POOLER=pgbouncer` ([`POOLER_VAR`]), each test process also starts a
+//! PgBouncer in transaction mode in front of that server, and every test database is reached
+//! through it: [`TestDatabase::url`] and [`TestDatabase::config`] point at the pooler (the
+//! config in pooler mode), [`TestDatabase::direct_url`] at the server, for statements a test
+//! runs beside the store. `cargo xtask ci` runs the PostgreSQL suites both ways.
 
 mod cluster;
 mod own_cluster;
@@ -23,6 +29,7 @@ pub mod proxy;
 
 pub use own_cluster::OwnCluster;
 mod container;
+mod pgbouncer;
 mod url;
 mod watchdog;
 
@@ -37,6 +44,9 @@ use tokio::time::timeout;
 
 /// The environment variable that names a server for the tests.
 pub const URL_VAR: &str = "PERSISTER_PG_URL";
+
+/// The environment variable that puts a pooler in front of the server: `pgbouncer`, or unset.
+pub const POOLER_VAR: &str = "PERSISTER_PG_POOLER";
 
 /// How long reaching a server may take.
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -73,6 +83,12 @@ pub enum HarnessError {
         /// What was tried and why it failed, one line each.
         tried: String,
     },
+    /// [`POOLER_VAR`] asks for a pooler that could not be started.
+    #[error("{POOLER_VAR}: {reason}")]
+    Pooler {
+        /// Why, and how to fix it.
+        reason: String,
+    },
     /// The server was found but refused to create or drop a test database.
     #[error("cannot {action} test database {name} on {url}: {reason}")]
     Database {
@@ -94,6 +110,8 @@ pub enum HarnessError {
 /// leaves it to the throwaway server otherwise.
 pub struct TestDatabase {
     url: String,
+    direct_url: String,
+    pooler: bool,
     name: String,
     admin_url: String,
     drop_when_dropped: bool,
@@ -105,6 +123,8 @@ pub struct TestDatabase {
 struct Server {
     /// A URL of a database on the server that may create and drop databases.
     admin_url: String,
+    /// The same URL through the pooler of this process, in a run with [`POOLER_VAR`] set.
+    pooled_url: Option<String>,
     /// True for a server named by the user, where every test database must be dropped.
     named: bool,
 }
@@ -117,8 +137,8 @@ static SERVER: OnceCell<Result<Server, HarnessError>> = OnceCell::const_new();
 /// [`HarnessError`] when no server can be found or the database cannot be created; its message
 /// lists the ways to provide a server.
 pub async fn test_database() -> Result<TestDatabase, HarnessError> {
-    let server = SERVER.get_or_init(find_server).await.clone()?;
-    server.create_database().await
+    let server = SERVER.get_or_init(|| async { with_pooler(find_server().await?).await }).await;
+    server.clone()?.create_database().await
 }
 
 /// A fresh, empty database on the server at `url`, as if `PERSISTER_PG_URL` were `url`.
@@ -131,9 +151,27 @@ pub async fn test_database_from_url(url: &str) -> Result<TestDatabase, HarnessEr
 }
 
 impl TestDatabase {
-    /// The URL of the database.
+    /// The URL of the database, through the pooler in a run with [`POOLER_VAR`] set.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The URL of the database on the server itself, never through a pooler: for statements
+    /// a test runs beside the store (a raw sqlx pool prepares named statements, which a
+    /// transaction-mode pooler does not keep).
+    pub fn direct_url(&self) -> &str {
+        &self.direct_url
+    }
+
+    /// True in a run with [`POOLER_VAR`] set: [`url`](Self::url) goes through the pooler.
+    pub fn pooler(&self) -> bool {
+        self.pooler
+    }
+
+    /// The store configuration of the database: [`url`](Self::url), a pool of at most 5
+    /// connections, and pooler mode in a run with [`POOLER_VAR`] set.
+    pub fn config(&self) -> PgConfig {
+        PgConfig::from_url(&self.url).max_connections(TEST_POOL_SIZE).pooler(self.pooler)
     }
 
     /// The name of the database, `persister_test_<random hex>`.
@@ -141,12 +179,12 @@ impl TestDatabase {
         &self.name
     }
 
-    /// A store on the database (migrated), with a pool of at most 5 connections.
+    /// A store on the database (migrated), with [`config`](Self::config).
     ///
     /// # Errors
     /// As [`PgStore::connect`].
     pub async fn store(&self) -> Result<PgStore, StoreError> {
-        PgStore::connect(PgConfig::from_url(&self.url).max_connections(TEST_POOL_SIZE)).await
+        PgStore::connect(self.config()).await
     }
 
     /// Drops the database, closing any connection still open to it.
@@ -207,12 +245,18 @@ impl Server {
             url: persister_postgres::redact_url(&self.admin_url),
             reason,
         };
-        let url = url::with_database(&self.admin_url, &name).map_err(error)?;
+        let direct_url = url::with_database(&self.admin_url, &name).map_err(error)?;
+        let url = match &self.pooled_url {
+            Some(pooled) => url::with_database(pooled, &name).map_err(error)?,
+            None => direct_url.clone(),
+        };
         // The name is generated above from hex digits, never taken from input.
         let sql = format!("CREATE DATABASE \"{name}\"");
         admin_statement(&self.admin_url, sql).await.map_err(error)?;
         Ok(TestDatabase {
             url,
+            direct_url,
+            pooler: self.pooled_url.is_some(),
             name,
             admin_url: self.admin_url.clone(),
             drop_when_dropped: self.named,
@@ -258,11 +302,11 @@ async fn find_server() -> Result<Server, HarnessError> {
     }
     let mut tried = vec![format!("- {URL_VAR}: not set")];
     match container::start().await {
-        Ok(admin_url) => return Ok(Server { admin_url, named: false }),
+        Ok(admin_url) => return Ok(Server { admin_url, pooled_url: None, named: false }),
         Err(reason) => tried.push(format!("- testcontainers: {reason}")),
     }
     match cluster::start_or_reuse().await {
-        Ok(admin_url) => return Ok(Server { admin_url, named: false }),
+        Ok(admin_url) => return Ok(Server { admin_url, pooled_url: None, named: false }),
         Err(reason) => tried.push(format!("- local PostgreSQL binaries: {reason}")),
     }
     Err(HarnessError::NoServer { tried: tried.join("\n") })
@@ -280,8 +324,31 @@ async fn named_server(url: &str) -> Result<Server, HarnessError> {
         conn.close().await
     };
     match timeout(REACH_TIMEOUT, check).await {
-        Ok(Ok(())) => Ok(Server { admin_url: url.to_owned(), named: true }),
+        Ok(Ok(())) => Ok(Server { admin_url: url.to_owned(), pooled_url: None, named: true }),
         Ok(Err(e)) => Err(unreachable(e.to_string())),
         Err(_) => Err(unreachable("no answer".into())),
+    }
+}
+
+/// `server` with a pooler in front when [`POOLER_VAR`] asks for one.
+///
+/// # Errors
+/// [`HarnessError::Pooler`] for an unknown value, or when the pooler cannot be started.
+async fn with_pooler(mut server: Server) -> Result<Server, HarnessError> {
+    let Some(value) = std::env::var_os(POOLER_VAR) else {
+        return Ok(server);
+    };
+    let failed = |reason: String| HarnessError::Pooler { reason };
+    match value.to_str() {
+        Some("pgbouncer") => {
+            let admin_url = server.admin_url.clone();
+            let pooled = tokio::task::spawn_blocking(move || pgbouncer::start(&admin_url))
+                .await
+                .map_err(|e| failed(format!("the start-up panicked: {e}")))?
+                .map_err(failed)?;
+            server.pooled_url = Some(pooled);
+            Ok(server)
+        }
+        other => Err(failed(format!("unknown pooler {other:?}; the one known is `pgbouncer`"))),
     }
 }

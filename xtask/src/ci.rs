@@ -31,6 +31,14 @@ const LAYERING: &[(&str, &[&str], &[&str])] = &[
     ),
 ];
 
+/// The nextest filter of the PostgreSQL suites that run a second time through PgBouncer: the
+/// conformance and property suite, the backend's own tests, deployment (schemas, migrations,
+/// several hosts), fencing, the harness, and the cut-after-commit run.
+const POOLED: &str = concat!(
+    "test(/^(postgres|postgres_backend|postgres_deploy|postgres_operator|fencing|pg_cut|",
+    "pg_harness)::/)"
+);
+
 /// Crates that must also pass clippy, tests included, with these flags: feature sets that
 /// [`LAYERING`] checks and that the clippy and tests steps, on default features, never build.
 const FEATURE_CHECKS: &[(&str, &[&str])] = &[("persister-testkit", &["--no-default-features"])];
@@ -88,9 +96,17 @@ impl Step {
             Step::Tests => {
                 if has_nextest(sh) {
                     cmd!(sh, "cargo nextest run --workspace --no-fail-fast").run()?;
+                    println!("--- the PostgreSQL suites again, through PgBouncer");
+                    cmd!(sh, "cargo nextest run -p persister-testkit --no-fail-fast -E {POOLED}")
+                        .env("PERSISTER_PG_POOLER", "pgbouncer")
+                        .run()?;
                 } else {
                     println!("cargo-nextest not found, falling back to cargo test");
                     cmd!(sh, "cargo test --workspace --no-fail-fast").run()?;
+                    println!("--- the PostgreSQL suites again, through PgBouncer");
+                    cmd!(sh, "cargo test -p persister-testkit --test it --no-fail-fast postgres")
+                        .env("PERSISTER_PG_POOLER", "pgbouncer")
+                        .run()?;
                 }
                 // Nextest does not run doctests.
                 cmd!(sh, "cargo test --workspace --doc").run()?;

@@ -102,15 +102,6 @@ fn sqlx_errors_map_to_store_errors() {
             |e| matches!(e, StoreError::AlreadyExists { id } if id == "c1"),
         ),
         (unique("resource_updates_pkey").in_command("c1", big), permanent),
-        (Error::Migrate(MigrateError::VersionMissing(supported_version() + 1)), |e| {
-            matches!(e, StoreError::SchemaTooNew { found, supported }
-                if *found == supported_version() + 1 && *supported == supported_version())
-        }),
-        (Error::Migrate(MigrateError::VersionMismatch(1)), permanent),
-        (
-            Error::Migrate(MigrateError::Execute(sqlx::Error::PoolTimedOut)),
-            StoreError::is_transient,
-        ),
         (Error::Store(StoreError::NotFound { id: "c1".into() }).in_command("c1", big), |e| {
             matches!(e, StoreError::NotFound { .. })
         }),

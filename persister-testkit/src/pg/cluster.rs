@@ -268,7 +268,7 @@ fn clear_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// A loopback port that was free a moment ago.
-fn free_port() -> Result<u16, String> {
+pub(super) fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| format!("cannot find a free port: {e}"))?;
     listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())

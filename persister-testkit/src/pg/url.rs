@@ -56,9 +56,27 @@ pub(super) fn through(url: &str, via: std::net::SocketAddr) -> Result<(String, S
     Ok((upstream, format!("{scheme}://{user}{via}/{path}?{}", params.join("&"))))
 }
 
+/// The user and password of `url`'s user info (user `postgres` when it names none).
+pub(super) fn user_info(url: &str) -> (String, Option<String>) {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    match authority.rsplit_once('@').map(|(info, _)| info.split_once(':')) {
+        Some(Some((user, password))) => (user.to_owned(), Some(password.to_owned())),
+        Some(None) => (authority.rsplit_once('@').map_or("", |a| a.0).to_owned(), None),
+        None => ("postgres".to_owned(), None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_info_is_read_from_the_authority() {
+        assert_eq!(user_info("postgres://u:pw@h/db"), ("u".into(), Some("pw".into())));
+        assert_eq!(user_info("postgres://u@h:5/db?x=1"), ("u".into(), None));
+        assert_eq!(user_info("postgres://h/db"), ("postgres".into(), None));
+    }
 
     #[test]
     fn urls_go_through_a_proxy() {

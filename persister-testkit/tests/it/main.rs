@@ -35,6 +35,8 @@ mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_backend;
 #[cfg(feature = "postgres")]
+mod postgres_deploy;
+#[cfg(feature = "postgres")]
 mod postgres_operator;
 mod retention;
 #[cfg(feature = "sqlite")]

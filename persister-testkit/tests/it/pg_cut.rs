@@ -41,7 +41,8 @@ async fn every_commit_of_a_w1_stream_cut_on_the_wire_is_resolved() {
     // Direct: migrates the schema and reads revisions without going through the proxy.
     let direct = db.store().await.expect("connects directly");
     let (proxy, proxied) = CutProxy::in_front_of(db.url()).await.expect("the proxy starts");
-    let config = PgConfig::from_url(&proxied).acquire_timeout(Duration::from_secs(5));
+    let config =
+        PgConfig::from_url(&proxied).acquire_timeout(Duration::from_secs(5)).pooler(db.pooler());
     let store = Arc::new(PgStore::connect(config).await.expect("connects through the proxy"));
     let persister_config =
         PersisterConfig::default().clock(Arc::new(now)).outcome_window(Duration::from_secs(10));

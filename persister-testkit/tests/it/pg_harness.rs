@@ -54,15 +54,15 @@ async fn concurrent_tests_get_separate_empty_databases() {
 async fn databases_on_a_named_server_are_dropped_by_cleanup_and_on_drop() {
     // The test database of this test stands in for a server named by PERSISTER_PG_URL.
     let server = pg::test_database().await.unwrap_or_else(|e| panic!("{e}"));
-    let cleaned = pg::test_database_from_url(server.url()).await.expect("named server");
-    let dropped = pg::test_database_from_url(server.url()).await.expect("named server");
+    let cleaned = pg::test_database_from_url(server.direct_url()).await.expect("named server");
+    let dropped = pg::test_database_from_url(server.direct_url()).await.expect("named server");
     let names = [cleaned.name().to_owned(), dropped.name().to_owned(), server.name().to_owned()];
     let store = dropped.store().await.expect("store");
     store.insert(command("c1")).await.expect("insert");
 
     cleaned.cleanup().await.expect("cleanup");
     drop(dropped);
-    let mut conn = PgConnection::connect(server.url()).await.expect("connect");
+    let mut conn = PgConnection::connect(server.direct_url()).await.expect("connect");
     let left: Vec<String> =
         sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname = ANY($1) ORDER BY 1")
             .bind(&names[..])

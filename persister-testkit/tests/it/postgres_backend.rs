@@ -9,8 +9,9 @@ use persister_core::{
     Checkpoint, CommandKind, CommandRow, CommandState, CommandStore, Completion, HeaderUpdate,
     ListFilter, MemoryStore, ResourceUpdateRow, StoreError, StoredCommand, WriteOp,
 };
-use persister_postgres::{PgConfig, PgStore};
+use persister_postgres::PgStore;
 use persister_testkit::pg::{self, TestDatabase};
+use sqlx::postgres::PgPool;
 
 /// A fresh database and a store on it; a missing server fails the test with the reason.
 async fn setup() -> (TestDatabase, PgStore) {
@@ -83,22 +84,26 @@ fn outcome<T>(result: Result<T, StoreError>) -> Result<T, String> {
     result.map_err(|e| e.to_string())
 }
 
-async fn migrations(store: &PgStore) -> Vec<i64> {
+/// The migrations recorded, read beside the store (never through a pooler).
+async fn migrations(db: &TestDatabase) -> Vec<i64> {
+    let pool = PgPool::connect(db.direct_url()).await.expect("direct pool");
     let sql = "SELECT version FROM _sqlx_migrations ORDER BY version";
-    sqlx::query_scalar(sql).fetch_all(store.pool()).await.expect("migrations table")
+    let versions = sqlx::query_scalar(sql).fetch_all(&pool).await.expect("migrations table");
+    pool.close().await;
+    versions
 }
 
 #[tokio::test]
 async fn migrations_are_applied_once_and_reconnecting_is_idempotent() {
     let (db, store) = setup().await;
     store.insert(command("c1", 2)).await.expect("insert");
-    assert_eq!(migrations(&store).await, [1, 2]);
+    assert_eq!(migrations(&db).await, [1, 2]);
     let pool = store.pool().clone();
     store.close().await;
     assert!(pool.is_closed(), "close() closes the pool");
 
     let again = db.store().await.expect("reconnect");
-    assert_eq!(migrations(&again).await, [1, 2]);
+    assert_eq!(migrations(&db).await, [1, 2]);
     assert_eq!(again.load("c1").await.expect("load"), Some(command("c1", 2)));
     done(db, again).await;
 }
@@ -106,16 +111,17 @@ async fn migrations_are_applied_once_and_reconnecting_is_idempotent() {
 #[tokio::test]
 async fn a_database_migrated_by_a_newer_version_is_refused() {
     let (db, store) = setup().await;
+    let direct = PgPool::connect(db.direct_url()).await.expect("direct pool");
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
          VALUES (3, 'from the future', TRUE, '\\x00', 0)",
     )
-    .execute(store.pool())
+    .execute(&direct)
     .await
     .expect("fake migration row");
-    let refused = PgStore::connect(PgConfig::from_url(db.url())).await.expect_err("too new");
+    let refused = PgStore::connect(db.config()).await.expect_err("too new");
     assert!(matches!(refused, StoreError::SchemaTooNew { found: 3, supported: 2 }), "{refused:?}");
-    let refused = PgStore::from_pool(store.pool().clone()).await.expect_err("too new");
+    let refused = PgStore::from_pool(direct).await.expect_err("too new");
     assert!(matches!(refused, StoreError::SchemaTooNew { found: 3, supported: 2 }), "{refused:?}");
     done(db, store).await;
 }

@@ -1,8 +1,8 @@
 //! The operator tooling's PostgreSQL side: refusing a formae agent's database and read-only
 //! sessions. Each test gets its own database from `pg::test_database`.
 
-use persister_core::{CommandStore, ListFilter, StoreError, StoredCommand};
-use persister_postgres::{PgConfig, PgStore};
+use persister_core::{CommandStore, ListFilter, StoreError, StoredCommand, Timestamp};
+use persister_postgres::PgStore;
 use persister_testkit::pg::{self, TestDatabase};
 use sqlx::postgres::PgPool;
 
@@ -24,7 +24,7 @@ const FORMAE: &[&str] = &[
 
 async fn database() -> (TestDatabase, PgPool) {
     let db = pg::test_database().await.unwrap_or_else(|e| panic!("{e}"));
-    let pool = PgPool::connect(db.url()).await.expect("raw pool");
+    let pool = PgPool::connect(db.direct_url()).await.expect("raw pool");
     (db, pool)
 }
 
@@ -63,7 +63,7 @@ async fn a_formae_database_is_refused_with_foreign_schema() {
         sqlx::query(*sql).execute(&pool).await.expect(sql);
     }
     for read_only in [false, true] {
-        let config = PgConfig::from_url(db.url()).read_only(read_only);
+        let config = db.config().read_only(read_only);
         let err = PgStore::connect(config).await.expect_err("refused");
         assert!(
             matches!(&err, StoreError::ForeignSchema { table, .. } if table == "forma_commands"),
@@ -82,7 +82,7 @@ async fn a_formae_database_is_refused_with_foreign_schema() {
 #[tokio::test]
 async fn read_only_sessions_read_and_refuse_writes() {
     let (db, pool) = database().await;
-    let err = PgStore::connect(PgConfig::from_url(db.url()).read_only(true))
+    let err = PgStore::connect(db.config().read_only(true))
         .await
         .expect_err("an empty database has no schema");
     assert!(matches!(err, StoreError::SchemaTooOld { found: 0, required: 2 }), "{err:?}");
@@ -90,19 +90,14 @@ async fn read_only_sessions_read_and_refuse_writes() {
 
     let writer = db.store().await.expect("migrates");
     writer.insert(command("c1")).await.expect("insert");
-    let reader = PgStore::connect(PgConfig::from_url(db.url()).read_only(true))
-        .await
-        .expect("read-only connect");
-    let mode: String = sqlx::query_scalar("SHOW default_transaction_read_only")
-        .fetch_one(reader.pool())
-        .await
-        .expect("show");
-    assert_eq!(mode, "on");
+    let reader = PgStore::connect(db.config().read_only(true)).await.expect("read-only connect");
     let page = reader.list_summaries(&ListFilter::all()).await.expect("list");
     assert_eq!(page.summaries.len(), 1);
     assert_eq!(page.summaries[0].start_ts.datetime().unix_timestamp_nanos() % 1000, 5);
     assert!(reader.load("c1").await.expect("load").is_some());
     let err = reader.insert(command("c2")).await.expect_err("read-only");
+    assert!(matches!(err, StoreError::Backend { transient: false, .. }), "{err:?}");
+    let err = reader.purge_finished(Timestamp::now(), 10).await.expect_err("read-only");
     assert!(matches!(err, StoreError::Backend { transient: false, .. }), "{err:?}");
     assert_eq!(reader.info().await.expect("info").schema_version, 2);
     assert!(reader.info().await.expect("info").database_bytes.is_some_and(|b| b > 0));
