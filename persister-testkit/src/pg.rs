@@ -26,8 +26,10 @@
 mod cluster;
 mod own_cluster;
 pub mod proxy;
+mod replicated;
 
 pub use own_cluster::OwnCluster;
+pub use replicated::Replicated;
 mod container;
 mod pgbouncer;
 mod url;

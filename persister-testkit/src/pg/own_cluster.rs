@@ -14,10 +14,10 @@ use super::watchdog;
 /// the same if the test process dies first.
 #[derive(Debug)]
 pub struct OwnCluster {
-    bin: PathBuf,
-    run_as: RunAs,
-    dir: PathBuf,
-    port: u16,
+    pub(super) bin: PathBuf,
+    pub(super) run_as: RunAs,
+    pub(super) dir: PathBuf,
+    pub(super) port: u16,
 }
 
 impl OwnCluster {

@@ -27,6 +27,8 @@ mod metrics;
 #[cfg(feature = "postgres")]
 mod pg_cut;
 #[cfg(feature = "postgres")]
+mod pg_failover;
+#[cfg(feature = "postgres")]
 mod pg_harness;
 #[cfg(feature = "postgres")]
 mod pg_restart;
