@@ -4,11 +4,12 @@
 
 use std::io::Write;
 
-use persister_core::{FormaCommand, ListFilter, Persister, PersisterConfig};
+use persister_core::{FormaCommand, ListFilter};
 
 use crate::db::Db;
 use crate::error::CliError;
 use crate::formae::{FormaeError, SqliteWriter};
+use crate::paging::Commands;
 
 /// Commands written per transaction, at most; fewer when they are large.
 const CHUNK: usize = 200;
@@ -31,29 +32,15 @@ pub(crate) async fn write(db: &Db, filter: &ListFilter, url: &str) -> Result<u64
     };
     let path = path.strip_prefix("//").unwrap_or(path);
     let mut writer = SqliteWriter::create(std::path::Path::new(path), format!("sqlite:{path}"))?;
-    let config = PersisterConfig::default().cache_max_bytes(0);
-    let mut persister = Persister::with_config(db.store.clone(), config);
-    let mut page_filter = filter.clone().limit(u32::try_from(CHUNK).unwrap_or(u32::MAX));
+    let mut commands = Commands::new(db, filter, u32::try_from(CHUNK).unwrap_or(u32::MAX));
     let (mut chunk, mut chunk_bytes, mut count): (Vec<FormaCommand>, u64, u64) = (Vec::new(), 0, 0);
     let mut out = std::io::stdout();
-    loop {
-        let page = db.store.list_summaries(&page_filter).await.map_err(|e| db.error(e))?;
-        for summary in &page.summaries {
-            let command = match persister.load(&summary.id).await {
-                Ok(command) => command,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(db.error(e)),
-            };
-            chunk_bytes += summary.stored_bytes;
-            chunk.push(command);
-            if chunk.len() >= CHUNK || chunk_bytes >= CHUNK_BYTES {
-                count += flush(&mut writer, &mut chunk, &mut out)?;
-                chunk_bytes = 0;
-            }
-        }
-        match page.next {
-            Some(next) => page_filter = page_filter.after(next),
-            None => break,
+    while let Some((summary, command)) = commands.next().await? {
+        chunk_bytes += summary.stored_bytes;
+        chunk.push(command);
+        if chunk.len() >= CHUNK || chunk_bytes >= CHUNK_BYTES {
+            count += flush(&mut writer, &mut chunk, &mut out)?;
+            chunk_bytes = 0;
         }
     }
     count += flush(&mut writer, &mut chunk, &mut out)?;
