@@ -7,6 +7,7 @@ mod build;
 mod cell;
 mod columns;
 mod postgres;
+mod restore;
 mod sqlite;
 mod write;
 
