@@ -153,7 +153,8 @@ pub(crate) struct ExportArgs {
     /// Write to this file (created or truncated) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
-    /// Write a new formae agent database instead (`sqlite:PATH`; the new schema).
+    /// Write a new formae agent database instead (`sqlite:PATH`, a file that does not exist,
+    /// or `postgres://...`, a database without tables; the new schema).
     #[arg(long, value_name = "URL", conflicts_with = "out")]
     pub(crate) to_formae: Option<String>,
 }

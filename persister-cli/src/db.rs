@@ -9,6 +9,7 @@ use persister_postgres::{PgConfig, PgStore, redact_url};
 use persister_sqlite::{SqliteConfig, SqliteStore};
 
 use crate::error::CliError;
+use crate::paging::Summaries;
 
 /// Summaries read per query by [`Db::each_summary`].
 const PAGE: u32 = 1000;
@@ -76,17 +77,11 @@ impl Db {
         filter: &ListFilter,
         mut visit: impl FnMut(CommandSummary) -> Result<(), CliError>,
     ) -> Result<(), CliError> {
-        let mut page_filter = filter.clone().limit(PAGE);
-        loop {
-            let page = self.store.list_summaries(&page_filter).await.map_err(|e| self.error(e))?;
-            for summary in page.summaries {
-                visit(summary)?;
-            }
-            match page.next {
-                Some(next) => page_filter = page_filter.after(next),
-                None => return Ok(()),
-            }
+        let mut summaries = Summaries::new(self, filter, PAGE);
+        while let Some(summary) = summaries.next().await? {
+            visit(summary)?;
         }
+        Ok(())
     }
 
     /// A store error on this database, as a command-line error.

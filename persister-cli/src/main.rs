@@ -20,6 +20,7 @@ mod formae;
 mod import;
 mod list;
 mod output;
+mod paging;
 mod purge;
 mod show;
 mod stats;

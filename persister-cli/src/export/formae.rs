@@ -1,14 +1,15 @@
-//! `export --to-formae sqlite:PATH`: the commands the filters select, written to a new
-//! formae agent database (the new schema at goose version 5), as the agent's store writes
-//! them.
+//! `export --to-formae sqlite:PATH|postgres://...`: the commands the filters select, written
+//! to a new formae agent database (the new schema at goose version 5) as the agent's store
+//! writes them, in bounded transactions.
 
 use std::io::Write;
 
-use persister_core::{FormaCommand, ListFilter, Persister, PersisterConfig};
+use persister_core::{FormaCommand, ListFilter};
 
 use crate::db::Db;
 use crate::error::CliError;
-use crate::formae::{FormaeError, SqliteWriter};
+use crate::formae::Writer;
+use crate::paging::Commands;
 
 /// Commands written per transaction, at most; fewer when they are large.
 const CHUNK: usize = 200;
@@ -19,57 +20,37 @@ const CHUNK_BYTES: u64 = 32 << 20;
 /// returns how many.
 ///
 /// # Errors
-/// [`CliError::Formae`] when `url` is not `sqlite:PATH`, the file exists or a write fails;
+/// [`CliError::Formae`] when `url` is neither `sqlite:PATH` nor `postgres://...`, when it
+/// is not empty (an existing file, a database holding tables) or a write fails;
 /// [`CliError::Store`] for a store error.
 pub(crate) async fn write(db: &Db, filter: &ListFilter, url: &str) -> Result<u64, CliError> {
-    let Some(path) = url.strip_prefix("sqlite:") else {
-        return Err(FormaeError::Open {
-            db: persister_postgres::redact_url(url),
-            reason: "export --to-formae writes SQLite only: use sqlite:PATH".into(),
-        }
-        .into());
-    };
-    let path = path.strip_prefix("//").unwrap_or(path);
-    let mut writer = SqliteWriter::create(std::path::Path::new(path), format!("sqlite:{path}"))?;
-    let config = PersisterConfig::default().cache_max_bytes(0);
-    let mut persister = Persister::with_config(db.store.clone(), config);
-    let mut page_filter = filter.clone().limit(u32::try_from(CHUNK).unwrap_or(u32::MAX));
+    let mut writer = Writer::create(url).await?;
+    let mut commands = Commands::new(db, filter, u32::try_from(CHUNK).unwrap_or(u32::MAX));
     let (mut chunk, mut chunk_bytes, mut count): (Vec<FormaCommand>, u64, u64) = (Vec::new(), 0, 0);
     let mut out = std::io::stdout();
-    loop {
-        let page = db.store.list_summaries(&page_filter).await.map_err(|e| db.error(e))?;
-        for summary in &page.summaries {
-            let command = match persister.load(&summary.id).await {
-                Ok(command) => command,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(db.error(e)),
-            };
-            chunk_bytes += summary.stored_bytes;
-            chunk.push(command);
-            if chunk.len() >= CHUNK || chunk_bytes >= CHUNK_BYTES {
-                count += flush(&mut writer, &mut chunk, &mut out)?;
-                chunk_bytes = 0;
-            }
-        }
-        match page.next {
-            Some(next) => page_filter = page_filter.after(next),
-            None => break,
+    while let Some((summary, command)) = commands.next().await? {
+        chunk_bytes += summary.stored_bytes;
+        chunk.push(command);
+        if chunk.len() >= CHUNK || chunk_bytes >= CHUNK_BYTES {
+            count += flush(&mut writer, &mut chunk, &mut out).await?;
+            chunk_bytes = 0;
         }
     }
-    count += flush(&mut writer, &mut chunk, &mut out)?;
+    count += flush(&mut writer, &mut chunk, &mut out).await?;
+    writer.close().await?;
     Ok(count)
 }
 
 /// Writes `chunk` in one transaction and empties it; prints what the schema could not keep.
-fn flush(
-    writer: &mut SqliteWriter,
+async fn flush(
+    writer: &mut Writer,
     chunk: &mut Vec<FormaCommand>,
     out: &mut impl Write,
 ) -> Result<u64, CliError> {
     if chunk.is_empty() {
         return Ok(0);
     }
-    for (id, what) in writer.write(chunk)? {
+    for (id, what) in writer.write(chunk).await? {
         writeln!(out, "warning {id}: {what}")?;
     }
     let n = chunk.len() as u64;

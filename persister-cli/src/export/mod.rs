@@ -6,12 +6,13 @@ use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use persister_core::{ListFilter, Persister, PersisterConfig, codec};
+use persister_core::{ListFilter, codec};
 
 use crate::cli::ExportArgs;
 use crate::db::{Access, Db};
 use crate::error::CliError;
 use crate::output::bytes;
+use crate::paging::Commands;
 
 mod formae;
 
@@ -93,32 +94,17 @@ pub(crate) async fn write_jsonl(
     out: &mut impl Write,
     bar: &ProgressBar,
 ) -> Result<Exported, CliError> {
-    // A cache that holds nothing: every command is read from the store and dropped once
-    // written.
-    let config = PersisterConfig::default().cache_max_bytes(0);
-    let mut persister = Persister::with_config(db.store.clone(), config);
+    let mut commands = Commands::new(db, filter, PAGE);
     let mut exported = Exported::default();
-    let mut page_filter = filter.clone().limit(PAGE);
-    loop {
-        let page = db.store.list_summaries(&page_filter).await.map_err(|e| db.error(e))?;
-        for summary in &page.summaries {
-            let command = match persister.load(&summary.id).await {
-                Ok(command) => command,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(db.error(e)),
-            };
-            let json = codec::encode_command(&command).map_err(|e| db.error(e))?;
-            drop(command);
-            out.write_all(json.as_bytes())?;
-            out.write_all(b"\n")?;
-            exported.commands += 1;
-            exported.bytes += json.len() as u64 + 1;
-            bar.inc(1);
-            bar.set_message(bytes(exported.bytes));
-        }
-        match page.next {
-            Some(next) => page_filter = page_filter.after(next),
-            None => return Ok(exported),
-        }
+    while let Some((_, command)) = commands.next().await? {
+        let json = codec::encode_command(&command).map_err(|e| db.error(e))?;
+        drop(command);
+        out.write_all(json.as_bytes())?;
+        out.write_all(b"\n")?;
+        exported.commands += 1;
+        exported.bytes += json.len() as u64 + 1;
+        bar.inc(1);
+        bar.set_message(bytes(exported.bytes));
     }
+    Ok(exported)
 }

@@ -1,6 +1,7 @@
 //! Building a [`FormaCommand`] from a formae agent's rows: the new schema's columns (one
-//! `forma_commands` row and its `resource_updates` rows), or the old schema's `data` JSON,
-//! with warnings where migration 00004 is known to have lost data.
+//! `forma_commands` row and its `resource_updates` rows), or the old schema's `data` JSON;
+//! at schema version 4, what migration 00004 lost restored from the old `data` still there
+//! ([`restore`](super::restore)), with warnings for what cannot be restored.
 
 use std::collections::BTreeMap;
 
@@ -16,8 +17,10 @@ use super::cell::{Cells, ColumnError, Row};
 pub(crate) struct Read {
     /// The command, in the Go agent's shape.
     pub(crate) command: FormaCommand,
-    /// Data the agent's migrations are known to have lost for this command.
+    /// Data the agent's migrations are known to have lost for this command, and not restored.
     pub(crate) warnings: Vec<String>,
+    /// What was restored from the old `data` column (schema version 4), if anything.
+    pub(crate) restored: Option<String>,
 }
 
 /// The rank of an operation among the resource updates of one KSUID: a replace is stored as
@@ -74,22 +77,28 @@ pub(crate) fn from_columns(header: &Row, rows: &[Row]) -> Result<Read, ColumnErr
     for row in rows {
         command.resource_updates.push(resource_update(row)?);
     }
-    order(&mut command.resource_updates);
     let mut warnings = Vec::new();
-    lost_group_ids(&command, &mut warnings);
-    if let Some(data) = h.json_bytes("data")? {
-        compare_with_data(&command, data, &mut warnings);
-    } else if !command.is_final()
-        && command.command != CommandKind::Sync
-        && command.resource_updates.is_empty()
-    {
-        warnings.push(
-            "unfinished with no resource updates: if it predates migration 00004, which copied \
-             only resource updates with a Version, its pending ones were lost"
-                .into(),
-        );
-    }
-    Ok(Read { command, warnings })
+    let data = h.json_bytes("data")?;
+    let restored = if let Some(data) = data {
+        let restored = super::restore::from_old_data(&mut command, data);
+        warnings.extend(restored.warnings);
+        restored.what
+    } else {
+        if !command.is_final()
+            && command.command != CommandKind::Sync
+            && command.resource_updates.is_empty()
+        {
+            warnings.push(
+                "unfinished with no resource updates: if it predates migration 00004, which \
+                 copied only resource updates with a Version, its pending ones were lost"
+                    .into(),
+            );
+        }
+        None
+    };
+    order(&mut command.resource_updates);
+    lost_group_ids(&command, data.is_some(), &mut warnings);
+    Ok(Read { command, warnings, restored })
 }
 
 /// One `resource_updates` row.
@@ -135,8 +144,9 @@ fn resource_update(row: &Row) -> Result<ResourceUpdate, ColumnError> {
 }
 
 /// Warns about replace pairs without a `GroupId`: migration 00004 read `GroupID`, a key the
-/// agent never wrote, so every migrated pair lost it.
-fn lost_group_ids(command: &FormaCommand, warnings: &mut Vec<String>) {
+/// agent never wrote, so every migrated pair lost it; `has_data` when the old data was there
+/// to restore it from, and did not have it either.
+fn lost_group_ids(command: &FormaCommand, has_data: bool, warnings: &mut Vec<String>) {
     let rus = &command.resource_updates;
     for pair in rus.windows(2) {
         let [a, b] = pair else { continue };
@@ -146,41 +156,13 @@ fn lost_group_ids(command: &FormaCommand, warnings: &mut Vec<String>) {
             && a.group_id.is_empty()
             && b.group_id.is_empty()
         {
+            let why =
+                if has_data { "nor in its old data column" } else { "migration 00004 lost it" };
             warnings.push(format!(
-                "the replace pair of KSUID {} has no GroupId (migration 00004 lost it)",
+                "the replace pair of KSUID {} has no GroupId ({why})",
                 a.resource.ksuid
             ));
         }
-    }
-}
-
-/// Compares the columns with the old `data` JSON still present at schema version 4, and warns
-/// about what migration 00004 dropped.
-fn compare_with_data(command: &FormaCommand, data: &[u8], warnings: &mut Vec<String>) {
-    let Ok(old) = codec::decode_command(data) else {
-        warnings.push("its old data column does not decode; the columns were used".into());
-        return;
-    };
-    let old_text = old
-        .description
-        .as_ref()
-        .map(|d| d.text.clone())
-        .or_else(|| old.forma.as_ref().map(|f| f.description.text.clone()))
-        .unwrap_or_default();
-    let text = command.description.as_ref().map(|d| d.text.as_str()).unwrap_or_default();
-    if text.is_empty() && !old_text.is_empty() {
-        warnings.push(
-            "its description is in the old data only (migration 00004 read $.Description, \
-             not $.Forma.Description)"
-                .into(),
-        );
-    }
-    let missing = old.resource_updates.len().saturating_sub(command.resource_updates.len());
-    if missing > 0 {
-        warnings.push(format!(
-            "{missing} resource update(s) of its old data are missing from resource_updates \
-             (migration 00004 copied only those with a Version)"
-        ));
     }
 }
 
@@ -196,5 +178,5 @@ pub(crate) fn from_data(header: &Row) -> Result<Read, ColumnError> {
     })?;
     let command = codec::decode_command(data)
         .map_err(|e| ColumnError { column: "forma_commands.data".into(), reason: e.to_string() })?;
-    Ok(Read { command, warnings: Vec::new() })
+    Ok(Read { command, warnings: Vec::new(), restored: None })
 }

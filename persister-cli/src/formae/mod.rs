@@ -5,61 +5,21 @@
 
 mod build;
 mod cell;
+mod columns;
 mod postgres;
+mod restore;
 mod sqlite;
 mod write;
 
 pub(crate) use build::Read;
 pub(crate) use cell::{Cell, Row};
-pub(crate) use write::SqliteWriter;
+pub(crate) use write::Writer;
 
 use crate::formae::postgres::PgReader;
 use crate::formae::sqlite::SqliteReader;
 
 /// The newest goose version this build reads (00005 dropped `data`).
 pub(crate) const NEWEST_VERSION: i64 = 5;
-
-/// The `forma_commands` columns read, in either schema.
-pub(crate) const COMMAND_COLUMNS: &[&str] = &[
-    "command_id",
-    "timestamp",
-    "command",
-    "state",
-    "client_id",
-    "data",
-    "description_text",
-    "description_confirm",
-    "config_mode",
-    "config_force",
-    "config_simulate",
-    "target_updates",
-    "modified_ts",
-];
-
-/// The `resource_updates` columns read.
-pub(crate) const RESOURCE_UPDATE_COLUMNS: &[&str] = &[
-    "ksuid",
-    "operation",
-    "state",
-    "start_ts",
-    "modified_ts",
-    "retries",
-    "remaining",
-    "version",
-    "stack_label",
-    "group_id",
-    "source",
-    "resource",
-    "resource_target",
-    "existing_resource",
-    "existing_target",
-    "metadata",
-    "progress_result",
-    "most_recent_progress",
-    "remaining_resolvables",
-    "reference_labels",
-    "previous_properties",
-];
 
 /// The columns the new schema adds to `forma_commands` (migration 00004).
 const NEW_COLUMNS: &[&str] = &["description_text", "config_mode", "target_updates", "modified_ts"];
@@ -101,6 +61,36 @@ pub(crate) enum FormaeError {
         db: String,
         /// The driver's error.
         reason: String,
+    },
+    /// The database to write already holds something: it could be a running agent's.
+    #[error(
+        "the formae database {db} is not empty ({found}); export --to-formae writes only into \
+         a new database, since one with tables could be a running agent's"
+    )]
+    NotEmpty {
+        /// The database, its password redacted.
+        db: String,
+        /// What is there.
+        found: String,
+    },
+    /// A write failed (the transaction was rolled back).
+    #[error("writing the formae database {db}: {reason}")]
+    Write {
+        /// The database, its password redacted.
+        db: String,
+        /// The driver's error.
+        reason: String,
+    },
+    /// A value of a command cannot be encoded for its column.
+    #[error("command {id} cannot be written: column {column}: {source}")]
+    Unencodable {
+        /// The command id.
+        id: String,
+        /// The column (`forma_commands.target_updates`, `resource_updates (ksuid K, operation
+        /// O).resource`, ...).
+        column: String,
+        /// The codec's error.
+        source: persister_core::CodecError,
     },
 }
 

@@ -10,7 +10,8 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, Row as _};
 use tokio::sync::Mutex;
 
 use super::cell::{Cell, Row};
-use super::{COMMAND_COLUMNS, FormaeError, Layout, RESOURCE_UPDATE_COLUMNS};
+use super::columns::{command_columns_read, resource_update_columns_read};
+use super::{FormaeError, Layout};
 
 /// How a column is selected and read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,8 +34,8 @@ pub(crate) struct PgReader {
     /// The database, its password redacted, for messages.
     name: String,
     /// The select lists of `forma_commands` and `resource_updates`, from the columns the
-    /// database has among those read (names from [`COMMAND_COLUMNS`] and
-    /// [`RESOURCE_UPDATE_COLUMNS`] only, never from the database).
+    /// database has among those read (names from [`command_columns_read`] and
+    /// [`resource_update_columns_read`] only, never from the database).
     commands: Vec<(&'static str, Kind)>,
     /// See `commands`.
     resource_updates: Vec<(&'static str, Kind)>,
@@ -57,9 +58,9 @@ impl PgReader {
             commands: Vec::new(),
             resource_updates: Vec::new(),
         };
-        reader.commands = reader.columns("forma_commands", COMMAND_COLUMNS).await?;
+        reader.commands = reader.columns("forma_commands", &command_columns_read()).await?;
         reader.resource_updates =
-            reader.columns("resource_updates", RESOURCE_UPDATE_COLUMNS).await?;
+            reader.columns("resource_updates", &resource_update_columns_read()).await?;
         Ok(reader)
     }
 
@@ -71,7 +72,7 @@ impl PgReader {
     async fn columns(
         &self,
         table: &str,
-        known: &'static [&'static str],
+        known: &[&'static str],
     ) -> Result<Vec<(&'static str, Kind)>, FormaeError> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT column_name::text, data_type::text FROM information_schema.columns \

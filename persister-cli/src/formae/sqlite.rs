@@ -8,7 +8,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, params};
 
 use super::cell::{Cell, Row};
-use super::{COMMAND_COLUMNS, FormaeError, Layout, RESOURCE_UPDATE_COLUMNS};
+use super::columns::{command_columns_read, resource_update_columns_read};
+use super::{FormaeError, Layout};
 
 /// A formae agent's SQLite database.
 #[derive(Debug)]
@@ -17,6 +18,10 @@ pub(crate) struct SqliteReader {
     conn: Mutex<Connection>,
     /// The database as named, for messages.
     name: String,
+    /// The `forma_commands` columns read (among those the table has).
+    commands: Vec<&'static str>,
+    /// The `resource_updates` columns read.
+    resource_updates: Vec<&'static str>,
 }
 
 impl SqliteReader {
@@ -31,7 +36,12 @@ impl SqliteReader {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| FormaeError::Open { db: name.clone(), reason: e.to_string() })?;
-        Ok(Self { conn: Mutex::new(conn), name })
+        Ok(Self {
+            conn: Mutex::new(conn),
+            name,
+            commands: command_columns_read(),
+            resource_updates: resource_update_columns_read(),
+        })
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, FormaeError> {
@@ -79,7 +89,7 @@ impl SqliteReader {
     /// [`FormaeError::Query`].
     pub(crate) fn commands(&self, after: &str, limit: u32) -> Result<Vec<Row>, FormaeError> {
         let sql = "SELECT * FROM forma_commands WHERE command_id > ?1 ORDER BY command_id LIMIT ?2";
-        self.rows(sql, params![after, limit], COMMAND_COLUMNS)
+        self.rows(sql, params![after, limit], &self.commands)
     }
 
     /// The `resource_updates` rows of command `id`.
@@ -88,14 +98,14 @@ impl SqliteReader {
     /// [`FormaeError::Query`].
     pub(crate) fn resource_updates(&self, id: &str) -> Result<Vec<Row>, FormaeError> {
         let sql = "SELECT * FROM resource_updates WHERE command_id = ?1";
-        self.rows(sql, params![id], RESOURCE_UPDATE_COLUMNS)
+        self.rows(sql, params![id], &self.resource_updates)
     }
 
     fn rows(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
-        known: &'static [&'static str],
+        known: &[&'static str],
     ) -> Result<Vec<Row>, FormaeError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(sql).map_err(|e| self.query_error(&e))?;

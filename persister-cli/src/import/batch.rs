@@ -85,6 +85,13 @@ impl<'a> Importer<'a> {
         self.summary.warnings.push(problem);
     }
 
+    /// Records what was restored into a command from data its source had kept elsewhere (a
+    /// formae database's old `data` column).
+    pub(crate) fn restored(&mut self, id: &str, place: &str, what: String) {
+        let note = Problem { id: Some(id.to_owned()), place: place.to_owned(), reason: what };
+        self.summary.restored.push(note);
+    }
+
     /// Adds a command of `size` JSON bytes read at `place`; the batch is stored when full.
     ///
     /// # Errors

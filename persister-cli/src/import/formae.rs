@@ -44,6 +44,9 @@ pub(crate) async fn run(url: &str, from: &str, args: &ImportArgs) -> Result<(), 
             let (read, size) = reader.read(layout, &header, &id).await?;
             match read {
                 Ok(read) => {
+                    if let Some(what) = read.restored {
+                        importer.restored(&id, PLACE, what);
+                    }
                     for warning in read.warnings {
                         importer.warn(&id, PLACE, warning);
                     }

@@ -23,20 +23,24 @@ pub(crate) struct Summary {
     pub(crate) failed: Vec<Problem>,
     /// Commands stored with something to know about (data a formae migration lost, say).
     pub(crate) warnings: Vec<Problem>,
+    /// Commands into which data lost from where they were read was restored (from a formae
+    /// database's old `data` column), and what.
+    pub(crate) restored: Vec<Problem>,
     /// Bytes of the commands read, as the Go agent encodes them.
     pub(crate) bytes: u64,
     /// Time spent storing batches (the transactions, and the checks before them).
     pub(crate) store_time: Duration,
 }
 
-/// One command that did not import cleanly.
+/// A line of the summary about one command: a conflict, a failure, a warning or what was
+/// restored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
     /// The command id, when it is known (a line that does not decode has none).
     pub(crate) id: Option<String>,
     /// Where it came from.
     pub(crate) place: Place,
-    /// What was wrong.
+    /// What was wrong (for what was restored: what).
     pub(crate) reason: String,
 }
 
@@ -56,8 +60,11 @@ impl Summary {
         self.conflicts.is_empty() && self.failed.is_empty()
     }
 
-    /// Prints the counts, then one line per conflict, failure and warning.
+    /// Prints one line per command restored, warning, conflict and failure, then the counts.
     pub(crate) fn print(&self, out: &mut impl Write, dry_run: bool) -> std::io::Result<()> {
+        for r in &self.restored {
+            writeln!(out, "restored {}: {}", r.name(), r.reason)?;
+        }
         for w in &self.warnings {
             writeln!(out, "warning {}: {}", w.name(), w.reason)?;
         }

@@ -4,8 +4,8 @@
 
 use persister_core::{
     Ack, CommandKind, CommandState, CommandStore, Description, FormaCommand, Operation, Persister,
-    RawJson, ResourceCompletion, ResourceUpdateState, TargetUpdate, TargetUpdateState, Timestamp,
-    codec,
+    RawJson, ResourceCompletion, ResourceUpdate, ResourceUpdateState, TargetUpdate,
+    TargetUpdateState, Timestamp, codec,
 };
 use persister_testkit::TempDb;
 
@@ -242,37 +242,125 @@ async fn an_unknown_schema_version_or_a_foreign_database_is_refused() {
     assert!(err.contains("no such file"), "{err}");
 }
 
+/// A resource update of `ksuid` for `operation` in `state`, with `version` and `group`.
+fn ru(
+    ksuid: &str,
+    operation: Operation,
+    state: ResourceUpdateState,
+    version: &str,
+    group: &str,
+) -> ResourceUpdate {
+    let mut ru = ResourceUpdate { operation, state, ..Default::default() };
+    ru.resource.ksuid = ksuid.into();
+    ru.resource.label = format!("bucket-{ksuid}");
+    ru.resource.resource_type = "AWS::S3::Bucket".into();
+    ru.stack_label = "prod".into();
+    ru.version = version.into();
+    ru.group_id = group.into();
+    ru
+}
+
+/// Writes `after` (what migration 00004 and the agent since left in the columns) with `data`
+/// in the old column.
+fn write_v4(conn: &rusqlite::Connection, after: &FormaCommand, data: &[u8]) {
+    write_new(conn, after);
+    conn.execute(
+        "UPDATE forma_commands SET data = ?1 WHERE command_id = ?2",
+        rusqlite::params![data, after.id],
+    )
+    .expect("old data");
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn at_version_4_what_migration_00004_lost_is_a_warning() {
+async fn at_version_4_what_migration_00004_lost_is_restored_from_the_old_data() {
+    use ResourceUpdateState::{InProgress, NotStarted, Success};
     let formae = TempDb::new("formae-v4");
     let conn = formae.raw();
     new_schema_at(&conn, 4);
-    // Before the migration: a running command of three resource updates, its description
-    // under Forma. The migration copied the one with a Version, and no description.
-    let mut before = fixture::command("2qK-migrated", CommandKind::Apply, "cli", 3, 0);
+    // Before the migration: a running command, its description under Forma, a create done,
+    // a create not started, and a replace whose delete is done.
+    let mut before = fixture::command("2qK-migrated", CommandKind::Apply, "cli", 0, 0);
     before.state = CommandState::InProgress;
-    before.resource_updates[0].state = ResourceUpdateState::Success;
-    before.resource_updates[0].version = "v1".into();
     before.forma = Some(persister_core::Forma {
-        description: Description { text: "from the old agent".into(), ..Default::default() },
+        description: Description {
+            text: "from the old agent".into(),
+            confirm: true,
+            ..Default::default()
+        },
         ..Default::default()
     });
+    before.resource_updates = vec![
+        ru("k0", Operation::Create, Success, "v1", ""),
+        ru("k1", Operation::Create, NotStarted, "", ""),
+        ru("kR", Operation::Delete, Success, "v2", "g-1"),
+        ru("kR", Operation::Create, NotStarted, "", "g-1"),
+    ];
+    // The migration copied the two with a Version, without their GroupId, and no
+    // description; the agent wrote progress since, which the columns keep.
     let mut after = before.clone();
     after.forma = None;
-    after.description = None;
-    after.resource_updates.truncate(1);
-    write_new(&conn, &after);
-    let data = codec::encode_command(&before).expect("encodes");
-    conn.execute("UPDATE forma_commands SET data = ?1", [data.as_bytes()]).expect("old data");
+    after.modified_ts = fixture::at(60);
+    after.resource_updates =
+        vec![before.resource_updates[0].clone(), before.resource_updates[2].clone()];
+    after.resource_updates[1].group_id.clear();
+    after.resource_updates[0].most_recent_progress_result.status_message = "done since".into();
+    write_v4(&conn, &after, codec::encode_command(&before).expect("encodes").as_bytes());
+
+    // A replace pair that has no GroupId in the old data either, and no description at all.
+    let mut pairless = fixture::command("2qL-no-group", CommandKind::Apply, "cli", 0, 0);
+    pairless.state = CommandState::Success;
+    pairless.resource_updates = vec![
+        ru("kS", Operation::Delete, Success, "v1", ""),
+        ru("kS", Operation::Create, Success, "v2", ""),
+    ];
+    write_v4(&conn, &pairless, codec::encode_command(&pairless).expect("encodes").as_bytes());
+    // Old data that does not decode: the columns are used as they are.
+    let mut garbled = fixture::command("2qM-garbled", CommandKind::Apply, "cli", 1, 0);
+    garbled.state = CommandState::InProgress;
+    garbled.resource_updates[0].state = InProgress;
+    write_v4(&conn, &garbled, b"{\"ID\": ");
+
     let from = format!("sqlite:{}", formae.path().display());
     let (db, url) = target("formae-v4-target").await;
     let out = ok(&url, &["import", "--from-formae", &from]);
+    assert!(out.contains("restored 2qK-migrated (formae): from its old data column: its description; 2 resource update(s) missing from resource_updates (k1 create, kR create); the GroupId of 1 resource update(s) (kR delete)\n"), "{out}");
+    assert!(!out.contains("warning 2qK-migrated"), "everything was restored: {out}");
+    assert!(!out.contains("restored 2qL") && !out.contains("restored 2qM"), "{out}");
+    assert!(out.contains("warning 2qL-no-group (formae): the replace pair of KSUID kS has no GroupId (nor in its old data column)"), "{out}");
     assert!(
-        out.contains("warning 2qK-migrated (formae): its description is in the old data only"),
+        out.contains("warning 2qM-garbled (formae): its old data column does not decode ("),
         "{out}"
     );
-    assert!(out.contains("warning 2qK-migrated (formae): 2 resource update(s) of its old data are missing from resource_updates"), "{out}");
-    assert!(out.contains("imported 1 of 1"), "{out}");
-    let loaded = Persister::new(db.open().await).load("2qK-migrated").await.expect("imported");
-    assert_eq!(codec::encode_command(&loaded).expect("encodes"), expected(&after), "the columns");
+    assert!(out.contains("imported 3 of 3"), "{out}");
+
+    let mut want = after.clone();
+    want.description = before.forma.as_ref().map(|f| f.description.clone());
+    want.resource_updates = vec![
+        after.resource_updates[0].clone(),
+        before.resource_updates[1].clone(),
+        before.resource_updates[2].clone(),
+        before.resource_updates[3].clone(),
+    ];
+    // The delete half keeps what the columns hold, with the GroupId of the old data.
+    want.resource_updates[2] = after.resource_updates[1].clone();
+    want.resource_updates[2].group_id = "g-1".into();
+    let mut p = Persister::new(db.open().await);
+    for (id, c) in [("2qK-migrated", &want), ("2qL-no-group", &pairless), ("2qM-garbled", &garbled)]
+    {
+        let loaded = p.load(id).await.expect("imported");
+        assert_eq!(codec::encode_command(&loaded).expect("encodes"), expected(c), "{id}");
+    }
+    // The restored resource updates are pending: the command resumes with them.
+    let complete = |ksuid: &str, operation| ResourceCompletion {
+        command_id: "2qK-migrated".into(),
+        resource_uri: format!("formae://{ksuid}#"),
+        operation,
+        final_state: Success,
+        ..Default::default()
+    };
+    assert_eq!(p.complete(complete("k1", Operation::Create)).await.expect("replies"), Ack::Applied);
+    assert_eq!(
+        p.complete(complete("kR", Operation::Create)).await.expect("replies"),
+        Ack::Finalized
+    );
 }

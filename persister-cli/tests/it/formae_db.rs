@@ -1,6 +1,10 @@
 //! Formae agents' own SQLite databases, built from the schema of the reference (section 4.2)
 //! and filled from Go-shaped commands the way the agent writes them (section 4.3): JSON as
 //! BLOB or TEXT or NULL, times in the driver's space form or RFC 3339, NULL booleans.
+//!
+//! The DDL here is the reference's, kept apart from the one `export --to-formae` writes
+//! (`src/formae/write/sqlite.rs`) on purpose: [`schema_of`] compares the two, so that the
+//! exporter's is checked against the reference instead of against itself.
 
 use persister_core::{FormaCommand, ResourceUpdate, Timestamp, codec};
 use rusqlite::{Connection, params};
@@ -29,6 +33,8 @@ pub(crate) fn old_schema(conn: &Connection, version: i64) {
          CREATE INDEX idx_timestamp ON forma_commands(timestamp);
          CREATE INDEX idx_command ON forma_commands(command);
          CREATE INDEX idx_state ON forma_commands(state);
+         CREATE INDEX idx_agent_version ON forma_commands(agent_version);
+         CREATE INDEX idx_agent_id ON forma_commands(agent_id);
          CREATE INDEX idx_client_id ON forma_commands(client_id);",
     )
     .expect("the old schema");
@@ -50,6 +56,11 @@ pub(crate) fn new_schema_at(conn: &Connection, version: i64) {
          config_force INTEGER DEFAULT 0, config_simulate INTEGER DEFAULT 0, \
          target_updates TEXT, modified_ts TEXT);
          CREATE INDEX idx_timestamp ON forma_commands(timestamp);
+         CREATE INDEX idx_command ON forma_commands(command);
+         CREATE INDEX idx_state ON forma_commands(state);
+         CREATE INDEX idx_agent_version ON forma_commands(agent_version);
+         CREATE INDEX idx_agent_id ON forma_commands(agent_id);
+         CREATE INDEX idx_client_id ON forma_commands(client_id);
          CREATE INDEX idx_config_mode ON forma_commands(config_mode);
          CREATE TABLE resource_updates (command_id TEXT NOT NULL, ksuid TEXT NOT NULL, \
          operation TEXT NOT NULL, state TEXT NOT NULL, start_ts TEXT, modified_ts TEXT, \
@@ -60,12 +71,50 @@ pub(crate) fn new_schema_at(conn: &Connection, version: i64) {
          previous_properties TEXT, PRIMARY KEY (command_id, ksuid, operation));
          CREATE INDEX idx_ru_command_id ON resource_updates(command_id);
          CREATE INDEX idx_ru_ksuid ON resource_updates(ksuid);
-         CREATE INDEX idx_ru_state ON resource_updates(state);",
+         CREATE INDEX idx_ru_state ON resource_updates(state);
+         CREATE INDEX idx_ru_stack_label ON resource_updates(stack_label);
+         CREATE INDEX idx_ru_operation ON resource_updates(operation);",
     )
     .expect("the new schema");
     if version == 4 {
         conn.execute_batch("ALTER TABLE forma_commands ADD COLUMN data TEXT;").expect("data");
     }
+}
+
+/// The schema of a SQLite database, to compare: each table's columns (name, declared type,
+/// NOT NULL, default, primary key position) and each index's table and columns, by name.
+pub(crate) fn schema_of(conn: &Connection) -> Vec<String> {
+    let strings = |sql: &str| -> Vec<String> {
+        let mut stmt = conn.prepare(sql).expect("prepares");
+        stmt.query_map([], |r| r.get(0)).expect("queries").map(|r| r.expect("a row")).collect()
+    };
+    let mut schema = Vec::new();
+    let tables = "SELECT name FROM sqlite_master WHERE type = 'table' \
+                  AND name NOT LIKE 'sqlite_%' ORDER BY name";
+    for table in strings(tables) {
+        schema.extend(strings(&format!(
+            "SELECT '{table}.' || name || ' ' || type || ' notnull=' || \"notnull\" || \
+             ' default=' || IFNULL(dflt_value, '-') || ' pk=' || pk \
+             FROM pragma_table_info('{table}') ORDER BY cid"
+        )));
+    }
+    let indexes = "SELECT name || ' ON ' || tbl_name FROM sqlite_master \
+                   WHERE type = 'index' AND sql IS NOT NULL ORDER BY name";
+    for index in strings(indexes) {
+        let name = index.split(' ').next().unwrap_or_default().to_owned();
+        let columns =
+            strings(&format!("SELECT name FROM pragma_index_info('{name}') ORDER BY seqno"));
+        schema.push(format!("index {index}({})", columns.join(", ")));
+    }
+    schema
+}
+
+/// The goose versions recorded as applied, in order.
+pub(crate) fn versions(conn: &Connection) -> Vec<i64> {
+    let mut stmt = conn
+        .prepare("SELECT version_id FROM db_version WHERE is_applied ORDER BY id")
+        .expect("prepares");
+    stmt.query_map([], |r| r.get(0)).expect("queries").map(|r| r.expect("a row")).collect()
 }
 
 /// The mattn driver's text form of a time: `2025-12-19 23:51:57.123+00:00`.

@@ -1,6 +1,10 @@
 //! `import --from-formae postgres://...`: formae agents' PostgreSQL databases (each in a
 //! database of its own on the test server), built from the reference's DDL (section 4.2):
-//! `TIMESTAMP` and `BOOLEAN` columns, TEXT JSON in the new schema, JSONB `data` in the old.
+//! `TIMESTAMP` and `BOOLEAN` columns, TEXT JSON in the new schema, JSONB `data` in the old;
+//! and `export --to-formae postgres://...` back into such a database.
+//!
+//! The DDL here is the reference's, kept apart from the one `export --to-formae` writes
+//! (`src/formae/write/postgres.rs`) on purpose: [`schema_of`] compares the two.
 
 use std::sync::Arc;
 
@@ -21,17 +25,35 @@ const NEW_SCHEMA: &str = "CREATE TABLE forma_commands (command_id TEXT NOT NULL 
      description_confirm BOOLEAN DEFAULT FALSE, config_mode TEXT DEFAULT 'reconcile', \
      config_force BOOLEAN DEFAULT FALSE, config_simulate BOOLEAN DEFAULT FALSE, \
      target_updates TEXT, modified_ts TIMESTAMP);
+     CREATE INDEX idx_forma_commands_timestamp ON forma_commands(timestamp);
+     CREATE INDEX idx_forma_commands_command ON forma_commands(command);
+     CREATE INDEX idx_forma_commands_state ON forma_commands(state);
+     CREATE INDEX idx_forma_commands_agent_version ON forma_commands(agent_version);
+     CREATE INDEX idx_forma_commands_agent_id ON forma_commands(agent_id);
+     CREATE INDEX idx_forma_commands_client_id ON forma_commands(client_id);
+     CREATE INDEX idx_forma_commands_config_mode ON forma_commands(config_mode);
      CREATE TABLE resource_updates (command_id TEXT NOT NULL, ksuid TEXT NOT NULL, \
      operation TEXT NOT NULL, state TEXT NOT NULL, start_ts TIMESTAMP, modified_ts TIMESTAMP, \
      retries INTEGER DEFAULT 0, remaining INTEGER DEFAULT 0, version TEXT, stack_label TEXT, \
      group_id TEXT, source TEXT, resource TEXT, resource_target TEXT, existing_resource TEXT, \
      existing_target TEXT, metadata TEXT, progress_result TEXT, most_recent_progress TEXT, \
      remaining_resolvables TEXT, reference_labels TEXT, previous_properties TEXT, \
-     PRIMARY KEY (command_id, ksuid, operation));";
+     PRIMARY KEY (command_id, ksuid, operation));
+     CREATE INDEX idx_ru_command_id ON resource_updates(command_id);
+     CREATE INDEX idx_ru_ksuid ON resource_updates(ksuid);
+     CREATE INDEX idx_ru_state ON resource_updates(state);
+     CREATE INDEX idx_ru_stack_label ON resource_updates(stack_label);
+     CREATE INDEX idx_ru_operation ON resource_updates(operation);";
 
 const OLD_SCHEMA: &str = "CREATE TABLE forma_commands (command_id TEXT NOT NULL PRIMARY KEY, \
      timestamp TIMESTAMP NOT NULL, command TEXT NOT NULL, state TEXT NOT NULL, \
-     agent_version TEXT, client_id TEXT, agent_id TEXT, data JSONB);";
+     agent_version TEXT, client_id TEXT, agent_id TEXT, data JSONB);
+     CREATE INDEX idx_forma_commands_timestamp ON forma_commands(timestamp);
+     CREATE INDEX idx_forma_commands_command ON forma_commands(command);
+     CREATE INDEX idx_forma_commands_state ON forma_commands(state);
+     CREATE INDEX idx_forma_commands_agent_version ON forma_commands(agent_version);
+     CREATE INDEX idx_forma_commands_agent_id ON forma_commands(agent_id);
+     CREATE INDEX idx_forma_commands_client_id ON forma_commands(client_id);";
 
 /// The wall clock of a time in UTC, as the Go driver binds it (microseconds kept).
 fn wall(ts: persister_core::Timestamp) -> String {
@@ -50,6 +72,27 @@ async fn schema(conn: &mut PgConnection, ddl: &str, version: i64) {
             .await
             .expect("a version row");
     }
+}
+
+/// The schema of the current schema of a PostgreSQL database, to compare: each column (table,
+/// name, type, nullability, default) and each index's definition.
+async fn schema_of(conn: &mut PgConnection) -> Vec<String> {
+    let columns: Vec<(String,)> = sqlx::query_as(
+        "SELECT table_name || '.' || column_name || ' ' || data_type || ' nullable=' || \
+         is_nullable || ' default=' || COALESCE(column_default, '-') \
+         FROM information_schema.columns WHERE table_schema = current_schema() \
+         ORDER BY table_name, ordinal_position",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("reads the columns");
+    let indexes: Vec<(String,)> = sqlx::query_as(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("reads the indexes");
+    columns.into_iter().chain(indexes).map(|(s,)| s).collect()
 }
 
 async fn write_new(conn: &mut PgConnection, c: &FormaCommand) {
@@ -187,6 +230,71 @@ async fn formae_postgres_databases_of_both_schemas_import() {
 
     drop((p, store, conn, old_conn));
     for db in [formae, target, old] {
+        db.cleanup().await.expect("drops the test database");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_to_formae_postgres_and_back() {
+    let source = test_database().await.unwrap_or_else(|e| panic!("{e}"));
+    let store = Arc::new(source.store().await.expect("connects"));
+    fixture::write(store.clone()).await;
+    crate::import::many(store.clone()).await;
+    drop(store);
+    let formae = test_database().await.unwrap_or_else(|e| panic!("{e}"));
+    let target = test_database().await.unwrap_or_else(|e| panic!("{e}"));
+    let target_store = Arc::new(target.store().await.expect("migrates"));
+    let refusal = "its current schema holds db_version, forma_commands, resource_updates";
+    crate::export::to_formae_and_back(
+        source.url(),
+        formae.url(),
+        target.url(),
+        target_store.clone(),
+        refusal,
+    )
+    .await;
+
+    let mut conn = PgConnection::connect(formae.url()).await.expect("connects");
+    let reference = test_database().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut reference_conn = PgConnection::connect(reference.url()).await.expect("connects");
+    schema(&mut reference_conn, NEW_SCHEMA, 5).await;
+    assert_eq!(schema_of(&mut conn).await, schema_of(&mut reference_conn).await);
+    let versions: Vec<(i64, bool)> =
+        sqlx::query_as("SELECT version_id, is_applied FROM db_version ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .expect("reads db_version");
+    assert_eq!(versions, (0..=5).map(|v| (v, true)).collect::<Vec<_>>());
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM forma_commands")
+        .fetch_one(&mut conn)
+        .await
+        .expect("counts");
+    let all = crate::import::MANY + fixture::IDS.len();
+    assert_eq!(rows, i64::try_from(all).expect("fits"), "the refused export wrote nothing");
+    // The generated commands start at 10:00:00.123456789: the Go driver's microseconds.
+    let (start,): (String,) = sqlx::query_as(
+        "SELECT timestamp::text FROM forma_commands WHERE command_id LIKE 'Tcmd%' LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("reads a time");
+    assert_eq!(start, "2025-12-19 10:00:00.123456");
+
+    // The persister's own database holds tables: refused, and left as it is.
+    let (code, _, err) = run(source.url(), &["export", "--to-formae", target.url()]);
+    assert_eq!((code, err.lines().count()), (1, 1), "{err}");
+    assert!(err.contains("is not empty (its current schema holds "), "{err}");
+    let mut target_conn = PgConnection::connect(target.url()).await.expect("connects");
+    let (formae_tables,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'db_version'",
+    )
+    .fetch_one(&mut target_conn)
+    .await
+    .expect("counts");
+    assert_eq!(formae_tables, 0, "nothing created in a refused database");
+
+    drop((target_store, conn, reference_conn, target_conn));
+    for db in [source, formae, target, reference] {
         db.cleanup().await.expect("drops the test database");
     }
 }
