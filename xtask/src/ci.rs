@@ -94,22 +94,17 @@ impl Step {
                 cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings").run()?
             }
             Step::Tests => {
-                if has_nextest(sh) {
-                    cmd!(sh, "cargo nextest run --workspace --no-fail-fast").run()?;
-                    println!("--- the PostgreSQL suites again, through PgBouncer");
-                    cmd!(sh, "cargo nextest run -p persister-testkit --no-fail-fast -E {POOLED}")
-                        .env("PERSISTER_PG_POOLER", "pgbouncer")
-                        .run()?;
-                } else {
-                    println!("cargo-nextest not found, falling back to cargo test");
-                    cmd!(sh, "cargo test --workspace --no-fail-fast").run()?;
-                    println!("--- the PostgreSQL suites again, through PgBouncer");
-                    cmd!(sh, "cargo test -p persister-testkit --test it --no-fail-fast postgres")
-                        .env("PERSISTER_PG_POOLER", "pgbouncer")
-                        .run()?;
-                }
-                // Nextest does not run doctests.
-                cmd!(sh, "cargo test --workspace --doc").run()?;
+                // Watchdogs of the test harness hold this lock shared until the servers they
+                // watch are stopped: taking it exclusively after each run waits for them.
+                let lock = std::env::temp_dir()
+                    .join(format!("persister-pg-watchdogs-{}.lock", std::process::id()));
+                let _env = sh.push_env("PERSISTER_PG_WATCHDOG_LOCK", &lock);
+                let result = run_tests(sh);
+                let stopped = cmd!(sh, "flock -x -w 120 {lock} true").run();
+                let _ = std::fs::remove_file(&lock);
+                result?;
+                stopped.map_err(|e| format!("test servers still running 120 s after the run: {e}"))?;
+                println!("every server the tests started has stopped");
             }
             Step::Doc => {
                 cmd!(sh, "cargo doc --workspace --no-deps")
@@ -120,6 +115,28 @@ impl Step {
         }
         Ok(())
     }
+}
+
+/// Every test, with nextest when installed (else `cargo test`), the PostgreSQL suites a
+/// second time through PgBouncer, and the doctests.
+fn run_tests(sh: &Shell) -> Result<()> {
+    if has_nextest(sh) {
+        cmd!(sh, "cargo nextest run --workspace --no-fail-fast").run()?;
+        println!("--- the PostgreSQL suites again, through PgBouncer");
+        cmd!(sh, "cargo nextest run -p persister-testkit --no-fail-fast -E {POOLED}")
+            .env("PERSISTER_PG_POOLER", "pgbouncer")
+            .run()?;
+    } else {
+        println!("cargo-nextest not found, falling back to cargo test");
+        cmd!(sh, "cargo test --workspace --no-fail-fast").run()?;
+        println!("--- the PostgreSQL suites again, through PgBouncer");
+        cmd!(sh, "cargo test -p persister-testkit --test it --no-fail-fast postgres")
+            .env("PERSISTER_PG_POOLER", "pgbouncer")
+            .run()?;
+    }
+    // Nextest does not run doctests.
+    cmd!(sh, "cargo test --workspace --doc").run()?;
+    Ok(())
 }
 
 /// Reports whether `cargo nextest` is installed.
