@@ -103,7 +103,8 @@ impl Step {
                 let stopped = cmd!(sh, "flock -x -w 120 {lock} true").run();
                 let _ = std::fs::remove_file(&lock);
                 result?;
-                stopped.map_err(|e| format!("test servers still running 120 s after the run: {e}"))?;
+                stopped
+                    .map_err(|e| format!("test servers still running 120 s after the run: {e}"))?;
                 println!("every server the tests started has stopped");
             }
             Step::Doc => {
