@@ -1,15 +1,22 @@
 //! The cache of active commands, with an O(1) index per command and a byte cap.
+//!
+//! Every operation on the cache is O(1) in the number of cached commands: entries live in a
+//! linked hash map in the order of their last use (a use takes an entry out and puts it back
+//! at the end), so the least recently used entry is the first one, the byte total is kept up
+//! to date on every change, and the idle timeout walks from the front only as far as the
+//! entries it evicts.
 
 mod eviction;
 mod index;
 mod stats;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 pub(crate) use eviction::Eviction;
 pub(crate) use index::ResourceIndex;
 pub use stats::CacheStats;
+
+use hashlink::LinkedHashMap;
 
 use crate::model::FormaCommand;
 use crate::store::Completion;
@@ -35,8 +42,6 @@ pub(crate) struct Entry {
     ru_bytes: Vec<usize>,
     /// Sum of `ru_bytes`, kept up to date so that sizing an entry costs nothing per message.
     ru_total: usize,
-    /// Logical clock of the last use, for LRU eviction.
-    last_used: u64,
     /// When the entry was last used, for the idle timeout.
     last_touch: Instant,
 }
@@ -62,7 +67,6 @@ impl Entry {
             head_bytes,
             ru_total: ru_bytes.iter().sum(),
             ru_bytes,
-            last_used: 0,
             last_touch: Instant::now(),
         }
     }
@@ -125,24 +129,18 @@ impl Entry {
 /// ([`take`](Cache::take)), changes it, and puts it back only once the change is durable.
 #[derive(Debug)]
 pub(crate) struct Cache {
-    entries: HashMap<String, Entry>,
+    /// The entries, least recently used first.
+    entries: LinkedHashMap<String, Entry>,
     /// The sum of the cached entries' [`Entry::bytes`], kept up to date on every change.
     bytes: usize,
     max_bytes: usize,
-    clock: u64,
     stats: CacheStats,
 }
 
 impl Cache {
     /// An empty cache holding at most `max_bytes` of command JSON (at least one command).
     pub(crate) fn new(max_bytes: usize) -> Self {
-        Self {
-            entries: HashMap::new(),
-            bytes: 0,
-            max_bytes,
-            clock: 0,
-            stats: CacheStats::default(),
-        }
+        Self { entries: LinkedHashMap::new(), bytes: 0, max_bytes, stats: CacheStats::default() }
     }
 
     /// True when `id` is cached (does not count as a use).
@@ -172,10 +170,8 @@ impl Cache {
         metrics::counter!("persister_cache_misses_total").increment(1);
     }
 
-    /// Caches `entry` under `id`, replacing any previous entry.
+    /// Caches `entry` under `id` as the most recently used, replacing any previous entry.
     pub(crate) fn insert(&mut self, id: String, mut entry: Entry) {
-        self.clock += 1;
-        entry.last_used = self.clock;
         entry.last_touch = Instant::now();
         self.bytes += entry.bytes();
         if let Some(old) = self.entries.insert(id, entry) {
@@ -210,16 +206,13 @@ impl Cache {
         metrics::counter!("persister_cache_evictions_total", "reason" => why.name()).increment(1);
     }
 
-    /// Evicts entries unused for longer than `idle`.
+    /// Evicts entries unused for longer than `idle`: the first ones, in the order of use.
     pub(crate) fn evict_idle(&mut self, idle: Duration) {
         let now = Instant::now();
-        let stale: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| now.duration_since(e.last_touch) > idle)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in stale {
+        while let Some((id, entry)) = self.entries.front()
+            && now.duration_since(entry.last_touch) > idle
+        {
+            let id = id.clone();
             self.evict(&id, Eviction::Idle);
         }
     }
@@ -227,13 +220,13 @@ impl Cache {
     /// Evicts least recently used entries until the cache fits its byte cap.
     pub(crate) fn enforce_cap(&mut self) {
         while self.bytes > self.max_bytes {
-            let Some(victim) =
-                self.entries.iter().min_by_key(|(_, e)| e.last_used).map(|(id, _)| id.clone())
-            else {
+            let Some((_, entry)) = self.entries.pop_front() else {
                 break;
             };
-            self.evict(&victim, Eviction::Capacity);
+            self.bytes -= entry.bytes();
+            self.count_eviction(Eviction::Capacity);
         }
+        self.publish();
     }
 
     /// Current counters.
@@ -242,5 +235,50 @@ impl Cache {
         stats.entries = self.entries.len() as u64;
         stats.bytes = self.bytes as u64;
         stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry of `bytes` bytes of JSON.
+    fn entry(bytes: usize) -> Entry {
+        let command = FormaCommand::default();
+        Entry::new(command, ResourceIndex::default(), vec![], 0, (bytes, 0), vec![])
+    }
+
+    fn ids(cache: &Cache) -> Vec<&str> {
+        cache.entries.keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn the_least_recently_used_entries_go_first_and_the_total_follows() {
+        let mut cache = Cache::new(30);
+        for id in ["a", "b", "c"] {
+            cache.insert(id.into(), entry(10));
+        }
+        // A use takes the entry out and puts it back: "a" becomes the most recent.
+        let a = cache.take("a").expect("cached");
+        cache.insert("a".into(), a);
+        assert_eq!(ids(&cache), ["b", "c", "a"]);
+        cache.insert("d".into(), entry(15));
+        cache.enforce_cap();
+        assert_eq!(ids(&cache), ["a", "d"], "b and c were the least recently used");
+        assert_eq!(cache.stats().bytes, 25);
+        assert_eq!(cache.stats().evicted_capacity, 2);
+        cache.insert("d".into(), entry(5));
+        assert_eq!(cache.stats().bytes, 15, "a replaced entry's bytes leave the total");
+    }
+
+    #[test]
+    fn idle_entries_are_evicted_from_the_front_only() {
+        let mut cache = Cache::new(usize::MAX);
+        cache.insert("old".into(), entry(1));
+        std::thread::sleep(Duration::from_millis(30));
+        cache.insert("new".into(), entry(1));
+        cache.evict_idle(Duration::from_millis(20));
+        assert_eq!(ids(&cache), ["new"]);
+        assert_eq!(cache.stats().evicted_idle, 1);
     }
 }

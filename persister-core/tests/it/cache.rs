@@ -50,6 +50,21 @@ async fn byte_cap_evicts_least_recently_used_and_reloads() {
 }
 
 #[tokio::test]
+async fn recovery_honours_the_byte_cap() {
+    let (store, mut writer) = memory_with(PersisterConfig::default());
+    for i in 0..20 {
+        writer.store_new(command(&format!("c{i:02}"), 4, CommandKind::Apply)).await.expect("ok");
+    }
+    let cap = 6_000;
+    let mut p = Persister::with_config(store, PersisterConfig::default().cache_max_bytes(cap));
+    let recovery = p.recover().await.expect("recovers");
+    assert_eq!(recovery.commands.len(), 20);
+    let stats = p.stats().cache;
+    assert!(stats.bytes <= cap as u64, "{stats:?}");
+    assert!(stats.entries < 20 && stats.evicted_capacity > 0, "{stats:?}");
+}
+
+#[tokio::test]
 async fn tiny_cap_gives_the_same_results() {
     let (_, mut small) = memory_with(PersisterConfig::default().cache_max_bytes(1));
     let (_, mut big) = memory();
