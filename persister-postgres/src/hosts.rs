@@ -7,13 +7,14 @@
 //! URL's order. A store opened read-only takes the first host that answers.
 //!
 //! When an operation fails with a transient error (the primary went away, or was demoted),
-//! the store calls [`Hosts::repoint`]: it asks the hosts again and, when another one now
-//! accepts writes, gives the pool that host's options and marks every connection opened before
+//! the store calls [`Hosts::repoint`]: it asks the hosts again (every 50 ms while none accepts
+//! writes, for up to the acquire timeout) and, when another one accepts writes, gives the
+//! pool that host's options and marks every connection opened before
 //! as stale, so that the pool drops them instead of lending them out ([`Hosts::is_stale`]).
 //! The caller's retry then connects to the new primary: nothing restarts.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPool};
@@ -22,6 +23,10 @@ use sqlx::{ConnectOptions, Connection, Row};
 /// The query parameter of libpq's multi-host URLs that chooses the kind of server; the store
 /// always chooses itself (read-write, or any for a read-only store), so it is dropped.
 const TARGET_PARAM: &str = "target_session_attrs";
+
+/// How long to wait before asking the hosts again while none accepts writes (a standby
+/// being promoted).
+const PROBE_INTERVAL: Duration = Duration::from_millis(50);
 
 /// One URL per host of `url`, in its order, each with the same user, database and
 /// parameters (`target_session_attrs` removed).
@@ -94,21 +99,38 @@ impl Hosts {
         Ok(self.options[self.index()].clone())
     }
 
-    /// Asks the hosts again after a transient error, and points `pool` at another host if it
-    /// is the one that now accepts writes. Does nothing with one host, or while another call
-    /// is asking.
-    pub(crate) async fn repoint(&self, pool: &PgPool) {
+    /// After a transient error: asks the hosts again, in the background, until one accepts
+    /// writes or the acquire timeout has passed, and points `pool` at it if it is another
+    /// host. Does nothing with one host, or while an earlier call is still asking.
+    ///
+    /// The pool keeps retrying a connect that fails (with backoff, until its acquire
+    /// timeout) and reads its connect options again at each attempt, so an operation already
+    /// waiting for a connection reaches the new primary as soon as it is found.
+    pub(crate) fn repoint(self: &Arc<Self>, pool: &PgPool) {
         if self.options.len() < 2 || self.probing.swap(true, Ordering::AcqRel) {
             return;
         }
-        if let Ok(index) = self.find().await
-            && index != self.index()
-        {
-            pool.set_connect_options(self.options[index].clone());
-            self.set_current(index);
-            metrics::counter!("persister_failovers_total").increment(1);
-        }
-        self.probing.store(false, Ordering::Release);
+        let (hosts, pool) = (Arc::clone(self), pool.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            loop {
+                match hosts.find().await {
+                    Ok(index) => {
+                        if index != hosts.index() {
+                            pool.set_connect_options(hosts.options[index].clone());
+                            hosts.set_current(index);
+                            metrics::counter!("persister_failovers_total").increment(1);
+                        }
+                        break;
+                    }
+                    Err(_) if started.elapsed() < hosts.timeout => {
+                        tokio::time::sleep(PROBE_INTERVAL).await;
+                    }
+                    Err(_) => break,
+                }
+            }
+            hosts.probing.store(false, Ordering::Release);
+        });
     }
 
     /// True for a connection of this age when it was opened before the pool was last pointed

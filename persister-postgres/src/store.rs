@@ -173,13 +173,13 @@ impl PgStore {
     /// The outcome of an operation as the caller sees it. Publishes the pool gauges, and after
     /// an error that a failover may cause (transient, or outcome unknown), asks the hosts which
     /// one accepts writes now, so the caller's retry reaches it.
-    async fn finish<T>(&self, result: Result<T, Error>) -> StoreResult<T> {
+    fn finish<T>(&self, result: Result<T, Error>) -> StoreResult<T> {
         self.publish_pool();
         let result = result.map_err(StoreError::from);
         if let Err(e) = &result
             && (e.is_transient() || e.is_outcome_unknown())
         {
-            self.hosts.repoint(&self.pool).await;
+            self.hosts.repoint(&self.pool);
         }
         result
     }
@@ -212,11 +212,11 @@ impl CommandStore for PgStore {
         if !ops.is_empty() {
             self.writable()?;
         }
-        self.finish(write(&self.pool, &self.session, &ops).await).await
+        self.finish(write(&self.pool, &self.session, &ops).await)
     }
 
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
-        self.finish(load(&self.pool, &self.session, id).await).await
+        self.finish(load(&self.pool, &self.session, id).await)
     }
 
     /// One read of the header's revision column.
@@ -232,11 +232,11 @@ impl CommandStore for PgStore {
             tx.commit().await?;
             Ok(revision)
         };
-        self.finish(revision.await).await
+        self.finish(revision.await)
     }
 
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
-        self.finish(list::list(&self.pool, &self.session, filter).await).await
+        self.finish(list::list(&self.pool, &self.session, filter).await)
     }
 
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
@@ -254,11 +254,11 @@ impl CommandStore for PgStore {
             tx.commit().await?;
             Ok(ids)
         };
-        self.finish(ids.await).await
+        self.finish(ids.await)
     }
 
     async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
-        self.finish(list::list_summaries(&self.pool, &self.session, filter).await).await
+        self.finish(list::list_summaries(&self.pool, &self.session, filter).await)
     }
 
     async fn purge_finished(
@@ -268,7 +268,7 @@ impl CommandStore for PgStore {
     ) -> StoreResult<Vec<PurgedCommand>> {
         self.writable()?;
         let purged = retention::purge_finished(&self.pool, &self.session, before, max_rows).await;
-        self.finish(purged).await
+        self.finish(purged)
     }
 
     /// Does nothing: PostgreSQL's autovacuum makes the space of deleted rows reusable without
@@ -281,7 +281,7 @@ impl CommandStore for PgStore {
     /// `schema_version` is the last migration recorded in `_sqlx_migrations`;
     /// `database_bytes` is `pg_database_size(current_database())`.
     async fn info(&self) -> StoreResult<StoreInfo> {
-        self.finish(retention::info(&self.pool, &self.session).await).await
+        self.finish(retention::info(&self.pool, &self.session).await)
     }
 }
 
