@@ -33,11 +33,10 @@ const LAYERING: &[(&str, &[&str], &[&str])] = &[
 
 /// The nextest filter of the PostgreSQL suites that run a second time through PgBouncer: the
 /// conformance and property suite, the backend's own tests, deployment (schemas, migrations,
-/// several hosts), fencing, the harness, and the cut-after-commit run.
-const POOLED: &str = concat!(
-    "test(/^(postgres|postgres_backend|postgres_deploy|postgres_operator|fencing|pg_cut|",
-    "pg_harness)::/)"
-);
+/// several hosts), fencing and the harness. The cut-after-commit run (two minutes) and the
+/// failover test, which start servers of their own, run once.
+const POOLED: &str =
+    "test(/^(postgres|postgres_backend|postgres_deploy|postgres_operator|fencing|pg_harness)::/)";
 
 /// Crates that must also pass clippy, tests included, with these flags: feature sets that
 /// [`LAYERING`] checks and that the clippy and tests steps, on default features, never build.

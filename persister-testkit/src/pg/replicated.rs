@@ -19,7 +19,10 @@ use super::watchdog;
 /// How long the standby may take to stream synchronously after it was started.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A primary and its synchronous standby (see the [module docs](self)).
+/// A primary and its synchronous streaming standby, owned by one test: the standby is a
+/// `pg_basebackup -R` copy that streams from the primary, and every commit the primary
+/// acknowledges waits until the standby flushed it. Dropping it stops both servers and
+/// removes their directories; a watchdog does the same if the test process dies first.
 #[derive(Debug)]
 pub struct Replicated {
     primary: OwnCluster,
