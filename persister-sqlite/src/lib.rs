@@ -39,6 +39,7 @@
 mod config;
 mod error;
 mod list;
+mod load;
 mod retention;
 mod schema;
 mod store;

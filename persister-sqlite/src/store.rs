@@ -10,24 +10,32 @@
 
 use async_trait::async_trait;
 use persister_core::{
-    Checkpoint, CommandRow, CommandStore, FINAL_COMMAND_STATES, ListFilter, PurgedCommand,
-    StoreError, StoreInfo, StoreResult, StoredCommand, SummaryPage, Timestamp, WriteOp,
-    check_unique_keys,
+    Checkpoint, CommandRow, CommandStore, ListFilter, PurgedCommand, StoreError, StoreInfo,
+    StoreResult, StoredCommand, SummaryPage, Timestamp, WriteOp, check_unique_keys,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::config::SqliteConfig;
 use crate::error::{Error, corrupt};
-use crate::schema::{HEADER_COLUMNS, UPDATE_COLUMNS, read_header, read_update, text};
+
 use crate::worker::{Command, Worker};
 
 #[doc = include_str!("docs.md")]
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// The connection that writes (and, without `reader`, reads too).
     worker: Worker,
+    /// A read-only connection on its own thread for loads and listings, on a file database
+    /// opened for writing: WAL lets it read while `worker` writes.
+    reader: Option<Worker>,
 }
 
 impl SqliteStore {
+    /// The connection for reads: the read connection when there is one.
+    fn reads(&self) -> &Worker {
+        self.reader.as_ref().unwrap_or(&self.worker)
+    }
+
     /// Opens (creating when missing) and migrates the database described by `config`.
     ///
     /// # Errors
@@ -35,9 +43,15 @@ impl SqliteStore {
     /// crate; [`StoreError::Backend`] when SQLite cannot open or migrate it.
     pub async fn open(config: SqliteConfig) -> StoreResult<Self> {
         let path = config.path.clone();
-        let worker = Worker::start(config).await.map_err(StoreError::from)?;
+        let read_connection = path.is_some() && !config.read_only;
+        let worker = Worker::start(config.clone()).await.map_err(StoreError::from)?;
+        // Opened after the writer migrated the file, so it finds the current schema.
+        let reader = match read_connection {
+            true => Some(Worker::start(config.read_only(true)).await.map_err(StoreError::from)?),
+            false => None,
+        };
         tracing::debug!(?path, "sqlite store opened");
-        Ok(Self { worker })
+        Ok(Self { worker, reader })
     }
 
     /// Closes the database and consumes the store: [`CommandStore::close`], which a store
@@ -73,7 +87,12 @@ impl CommandStore for SqliteStore {
     /// [`StoreError::Backend`] when SQLite cannot close the connection or the worker thread
     /// has stopped unexpectedly.
     async fn close(&self) -> StoreResult<()> {
+        let read = match &self.reader {
+            Some(reader) => reader.close().await,
+            None => Ok(()),
+        };
         self.worker.close().await?;
+        read?;
         tracing::debug!("sqlite store closed");
         Ok(())
     }
@@ -97,21 +116,21 @@ impl CommandStore for SqliteStore {
 
     async fn load(&self, id: &str) -> StoreResult<Option<StoredCommand>> {
         let id = id.to_owned();
-        self.worker.call(|reply| Command::Load { id, reply }).await
+        self.reads().call(|reply| Command::Load { id, reply }).await
     }
 
     async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CommandRow>> {
         let filter = filter.clone();
-        self.worker.call(|reply| Command::List { filter, reply }).await
+        self.reads().call(|reply| Command::List { filter, reply }).await
     }
 
     async fn list_unfinished(&self) -> StoreResult<Vec<String>> {
-        self.worker.call(|reply| Command::ListUnfinished { reply }).await
+        self.reads().call(|reply| Command::ListUnfinished { reply }).await
     }
 
     async fn list_summaries(&self, filter: &ListFilter) -> StoreResult<SummaryPage> {
         let filter = filter.clone();
-        self.worker.call(|reply| Command::ListSummaries { filter, reply }).await
+        self.reads().call(|reply| Command::ListSummaries { filter, reply }).await
     }
 
     async fn purge_finished(
@@ -136,7 +155,7 @@ impl CommandStore for SqliteStore {
     /// `schema_version` is `user_version`; `database_bytes` is `page_count * page_size`
     /// plus the size of the `-wal` file.
     async fn info(&self) -> StoreResult<StoreInfo> {
-        self.worker.call(|reply| Command::Info { reply }).await
+        self.reads().call(|reply| Command::Info { reply }).await
     }
 }
 
@@ -305,65 +324,6 @@ pub(crate) fn write_batch(conn: &mut Connection, ops: Vec<WriteOp>) -> Result<()
     }
     tx.commit()?;
     Ok(())
-}
-
-/// Loads a command and its resource updates ordered by position.
-pub(crate) fn load(conn: &mut Connection, id: &str) -> Result<Option<StoredCommand>, Error> {
-    let tx = conn.transaction()?;
-    let header = {
-        let mut stmt = tx.prepare_cached(&format!(
-            "SELECT {HEADER_COLUMNS} FROM forma_commands WHERE command_id = ?1"
-        ))?;
-        let mut rows = stmt.query([id])?;
-        match rows.next()? {
-            Some(row) => read_header(row)?,
-            None => return Ok(None),
-        }
-    };
-    let mut resource_updates = Vec::new();
-    {
-        let mut stmt = tx.prepare_cached(&format!(
-            "SELECT {UPDATE_COLUMNS} FROM resource_updates WHERE command_id = ?1 ORDER BY position"
-        ))?;
-        let mut rows = stmt.query([id])?;
-        while let Some(row) = rows.next()? {
-            resource_updates.push(read_update(row, id)?);
-        }
-    }
-    tx.commit()?;
-    Ok(Some(StoredCommand { header, resource_updates }))
-}
-
-/// Lists the ids of commands not in a final state, oldest first.
-pub(crate) fn list_unfinished(conn: &mut Connection) -> Result<Vec<String>, Error> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT command_id FROM forma_commands WHERE state NOT IN (?1, ?2, ?3) \
-         ORDER BY start_ts ASC, command_id ASC",
-    )?;
-    let mut rows = stmt.query(FINAL_COMMAND_STATES)?;
-    let mut ids = Vec::new();
-    while let Some(row) = rows.next()? {
-        ids.push(text(row, 0, "?", "command_id")?);
-    }
-    Ok(ids)
-}
-
-/// Every body, head and data column, in no particular order; undecodable bytes are replaced
-/// rather than refused, so that a scan sees every row.
-#[cfg(feature = "testing")]
-pub(crate) fn dump_all_text(conn: &mut Connection) -> Result<Vec<String>, Error> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT body FROM forma_commands UNION ALL SELECT head FROM forma_commands \
-         UNION ALL SELECT data FROM resource_updates",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut texts = Vec::new();
-    while let Some(row) = rows.next()? {
-        if let Ok(Some(bytes)) = row.get_ref(0)?.as_bytes_or_null() {
-            texts.push(String::from_utf8_lossy(bytes).into_owned());
-        }
-    }
-    Ok(texts)
 }
 
 /// A size as SQLite stores it (an INTEGER is an i64; sizes past it saturate).

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::config::SqliteConfig;
 use crate::error::{BACKEND, Error};
-use crate::{list, retention, schema, store};
+use crate::{list, load, retention, schema, store};
 
 /// Where the worker sends the result of one command.
 pub(crate) type Reply<T> = oneshot::Sender<StoreResult<T>>;
@@ -76,7 +76,9 @@ impl Worker {
         let (sender, receiver) = mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let thread = std::thread::Builder::new()
-            .name("persister-sqlite".into())
+            .name(
+                if config.read_only { "persister-sqlite-read" } else { "persister-sqlite" }.into(),
+            )
             .spawn(move || match schema::open(&config) {
                 Ok(conn) => {
                     if ready_tx.send(Ok(())).is_ok() {
@@ -174,9 +176,9 @@ fn execute(conn: &mut Connection, command: Command) {
             respond(reply, store::delete(conn, &id, expected_revision));
         }
         Command::WriteBatch { ops, reply } => respond(reply, store::write_batch(conn, ops)),
-        Command::Load { id, reply } => respond(reply, store::load(conn, &id)),
+        Command::Load { id, reply } => respond(reply, load::load(conn, &id)),
         Command::List { filter, reply } => respond(reply, list::list(conn, &filter)),
-        Command::ListUnfinished { reply } => respond(reply, store::list_unfinished(conn)),
+        Command::ListUnfinished { reply } => respond(reply, load::list_unfinished(conn)),
         Command::ListSummaries { filter, reply } => {
             respond(reply, list::list_summaries(conn, &filter));
         }
@@ -186,6 +188,6 @@ fn execute(conn: &mut Connection, command: Command) {
         Command::Reclaim { reply } => respond(reply, retention::reclaim(conn)),
         Command::Info { reply } => respond(reply, retention::info(conn)),
         #[cfg(feature = "testing")]
-        Command::DumpAllText { reply } => respond(reply, store::dump_all_text(conn)),
+        Command::DumpAllText { reply } => respond(reply, load::dump_all_text(conn)),
     }
 }

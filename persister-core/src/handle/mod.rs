@@ -5,6 +5,7 @@
 //! them in order, commits their combined effect in one store transaction, and only then
 //! replies to each; replies and stored state are those of handling them one at a time.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -16,7 +17,7 @@ use crate::messages::{Ack, Message, Reply, ResourceCompletion, ResourceProgress}
 use crate::model::{FormaCommand, ResourceUpdateRef, TargetUpdate, Timestamp};
 use crate::persister::{Persister, PersisterStats, Recovery, Retry};
 use crate::retention::Purge;
-use crate::store::{ListFilter, SummaryPage};
+use crate::store::{DynCommandStore, ListFilter, SummaryPage};
 
 mod config;
 
@@ -29,10 +30,6 @@ enum Envelope {
     },
     Recover(oneshot::Sender<Result<Recovery>>),
     Stats(oneshot::Sender<PersisterStats>),
-    List {
-        filter: ListFilter,
-        reply: oneshot::Sender<Result<SummaryPage>>,
-    },
     /// Drain the mailbox, then close the store too when `close` is set.
     Shutdown {
         close: bool,
@@ -44,6 +41,8 @@ enum Envelope {
 #[derive(Clone, Debug)]
 pub struct PersisterHandle {
     tx: mpsc::Sender<Envelope>,
+    /// The persister's store, for listings, which read it directly beside the messages.
+    store: Arc<DynCommandStore>,
     call_timeout: Duration,
     retry_transient: bool,
 }
@@ -56,7 +55,6 @@ impl std::fmt::Debug for Envelope {
             }
             Self::Recover(_) => f.write_str("Recover"),
             Self::Stats(_) => f.write_str("Stats"),
-            Self::List { .. } => f.write_str("List"),
             Self::Shutdown { close, .. } => write!(f, "Shutdown(close: {close})"),
         }
     }
@@ -70,8 +68,9 @@ impl PersisterHandle {
     pub fn spawn(persister: Persister, config: HandleConfig) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.mailbox.max(1));
         let (call_timeout, retry_transient) = (config.call_timeout, config.retry_transient);
+        let store = Arc::clone(persister.store());
         let task = tokio::spawn(run(persister, rx, config));
-        (Self { tx, call_timeout, retry_transient }, task)
+        (Self { tx, store, call_timeout, retry_transient }, task)
     }
 
     /// Sends a message and waits for its reply, sending it again after a transient error
@@ -238,19 +237,21 @@ impl PersisterHandle {
         rx.await.map_err(|_| Error::Shutdown)
     }
 
-    /// One page of command summaries; see [`Persister::list`]. It reads the store after the
-    /// messages queued before it are committed, and is subject to the call timeout.
+    /// One page of command summaries; see [`Persister::list`]. It reads the store directly,
+    /// beside the persister's task, so it never waits behind queued messages: it sees every
+    /// message whose reply was sent (those are committed), and of the messages still queued
+    /// or being written, those the store committed before it reads. A store with a read
+    /// connection (SQLite on a file) answers it while a write runs. Subject to the call
+    /// timeout.
     ///
     /// # Errors
-    /// Store errors; [`Error::Timeout`]; [`Error::Shutdown`].
+    /// Store errors; [`Error::Timeout`]; [`Error::Shutdown`] once the persister has stopped.
     pub async fn list(&self, filter: ListFilter) -> Result<SummaryPage> {
-        let (reply, rx) = oneshot::channel();
-        let wait = async {
-            self.tx.send(Envelope::List { filter, reply }).await.map_err(|_| Error::Shutdown)?;
-            rx.await.map_err(|_| Error::Shutdown)?
-        };
-        match tokio::time::timeout(self.call_timeout, wait).await {
-            Ok(result) => result,
+        if self.tx.is_closed() {
+            return Err(Error::Shutdown);
+        }
+        match tokio::time::timeout(self.call_timeout, self.store.list_summaries(&filter)).await {
+            Ok(result) => Ok(result?),
             Err(_) => Err(Error::Timeout { after: self.call_timeout }),
         }
     }
@@ -327,10 +328,6 @@ async fn run(mut persister: Persister, mut rx: mpsc::Receiver<Envelope>, config:
                 Envelope::Stats(reply) => {
                     flush(&mut persister, &mut calls).await;
                     let _ = reply.send(persister.stats());
-                }
-                Envelope::List { filter, reply } => {
-                    flush(&mut persister, &mut calls).await;
-                    let _ = reply.send(persister.list(&filter).await);
                 }
                 Envelope::Shutdown { close, reply } => {
                     rx.close();

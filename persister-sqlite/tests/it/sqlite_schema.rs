@@ -220,3 +220,30 @@ async fn close_waits_for_queued_writes_and_closes_the_file() {
     }
     reopened.close().await.expect("closes again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loads_and_listings_do_not_queue_behind_a_waiting_write() {
+    let db = TempDb::new("read-connection");
+    let config = db.config().busy_timeout(Duration::from_secs(10));
+    let store = std::sync::Arc::new(SqliteStore::open(config).await.expect("open"));
+    store.insert(command("c1", 10, 2)).await.expect("insert");
+    // Another process holds the write lock: the store's next write waits for it.
+    let other = db.raw();
+    other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let writer = std::sync::Arc::clone(&store);
+    let write = tokio::spawn(async move { writer.insert(command("c2", 20, 2)).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!write.is_finished(), "the write waits for the lock");
+    // The reads are answered meanwhile, by the read connection.
+    let read = async {
+        let page = store.list_summaries(&ListFilter::all()).await.expect("list");
+        let loaded = store.load("c1").await.expect("load").expect("stored");
+        (page.summaries.len(), loaded.resource_updates.len())
+    };
+    let answered = tokio::time::timeout(Duration::from_secs(2), read).await;
+    assert_eq!(answered.expect("reads answer while the write waits"), (1, 2));
+    assert!(!write.is_finished(), "the write still waits");
+    other.execute_batch("COMMIT").expect("unlock");
+    write.await.expect("no panic").expect("the write goes through once the lock is free");
+    assert!(store.load("c2").await.expect("load").is_some(), "reads see committed writes");
+}

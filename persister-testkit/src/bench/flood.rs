@@ -26,6 +26,8 @@ pub struct FloodRun {
     pub wall: Duration,
     /// Messages per store transaction.
     pub avg_batch: f64,
+    /// Latencies of listing 100 commands through the handle, repeated while the flood runs.
+    pub list: Latencies,
 }
 
 impl FloodRun {
@@ -75,6 +77,9 @@ impl FloodResult {
             "max_us": self.on.latencies.max_us().round(),
             "msgs_per_s": self.on.msgs_per_s().round(),
             "avg_batch": (self.on.avg_batch * 100.0).round() / 100.0,
+            "list_100_p50_us": self.on.list.quantile_us(500).round(),
+            "list_100_p99_us": self.on.list.quantile_us(990).round(),
+            "list_100_calls": self.on.list.len(),
             "msgs_per_s_without_group_commit": self.off.msgs_per_s().round(),
             "calls_over_5s_without_group_commit": self.off.calls_over_5s,
             "p99_us_without_group_commit": self.off.latencies.quantile_us(990).round(),
@@ -96,14 +101,15 @@ impl FloodResult {
     pub fn table(&self) -> String {
         let line = |name: &str, r: &FloodRun| {
             format!(
-                "  {name:<18} {:>9.0} {:>9.0} {:>9.0} {:>10.0} {:>9.1} {:>8} {:>8}\n",
+                "  {name:<18} {:>9.0} {:>9.0} {:>9.0} {:>10.0} {:>9.1} {:>8} {:>8} {:>12.1}\n",
                 r.msgs_per_s(),
                 r.latencies.quantile_us(500),
                 r.latencies.quantile_us(990),
                 r.latencies.max_us(),
                 r.avg_batch,
                 r.calls,
-                r.calls_over_5s
+                r.calls_over_5s,
+                r.list.quantile_us(990) / 1000.0
             )
         };
         let r = &self.retention;
@@ -117,7 +123,9 @@ impl FloodResult {
             r.with.latencies.quantile_us(990) / r.without.latencies.quantile_us(990).max(1e-9)
         );
         format!(
-            "\nflood: {} commands of 196 resources, one task per resource, {} calls at once\n  {:<18} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8} {:>8}\n{}{}  ratio group commit on/off: {:.1}x\n{}",
+            "\nflood: {} commands of 196 resources, one task per resource, {} calls at once; \
+             list p99: listing 100 commands through the handle, every 20 ms during the flood\n  \
+             {:<18} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8} {:>8} {:>12}\n{}{}  ratio group commit on/off: {:.1}x\n{}",
             self.commands,
             self.on.calls,
             "mode",
@@ -128,6 +136,7 @@ impl FloodResult {
             "avg batch",
             "calls",
             "over 5s",
+            "list p99 ms",
             line("group commit on", &self.on),
             line("group commit off", &self.off),
             self.on.msgs_per_s() / self.off.msgs_per_s().max(1e-9),
@@ -247,6 +256,23 @@ async fn run_once(
             out
         }));
     }
+    // A listing of the newest 100 commands every 20 ms while the flood runs, as an operator's
+    // `forma-persister list` or a dashboard would.
+    let lister = {
+        let handle = handle.clone();
+        let filter = persister_core::ListFilter::all().limit(100);
+        tokio::spawn(async move {
+            let mut list = Latencies::default();
+            loop {
+                let t = Instant::now();
+                if handle.list(filter.clone()).await.is_err() {
+                    return list;
+                }
+                list.push(t.elapsed());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
     let mut latencies = Latencies::default();
     let mut over = 0;
     for t in tasks {
@@ -261,11 +287,12 @@ async fn run_once(
     let transactions = handle.stats().await?.transactions - before;
     handle.shutdown().await?;
     let _ = task.await;
+    let list = lister.await.unwrap_or_default();
     let left = old_commands_left(&store).await?;
     let calls = latencies.len();
     let avg_batch = f64::from(u32::try_from(calls).unwrap_or(u32::MAX))
         / f64::from(u32::try_from(transactions.max(1)).unwrap_or(u32::MAX));
-    Ok((FloodRun { calls, calls_over_5s: over, latencies, wall, avg_batch }, left))
+    Ok((FloodRun { calls, calls_over_5s: over, latencies, wall, avg_batch, list }, left))
 }
 
 /// How many of the old finished commands (ids starting `OLD`) `store` still holds.
