@@ -56,9 +56,15 @@ fn run(flags: flags::Xtask) -> Result<()> {
 }
 
 /// Returns the workspace root: the parent of this crate's manifest directory.
+///
+/// The directory is the one `cargo run` names at run time, not the one this binary was
+/// compiled in: checkouts that share a target directory (as `.ci/run`'s default does) share
+/// the `xtask` binary too, and the last one built must not send another checkout's commands
+/// to its own sources.
 pub(crate) fn project_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir.parent().map_or_else(|| manifest_dir.clone(), Path::to_path_buf)
 }
 
 /// Formats a duration for progress lines, e.g. `12.3s`.
