@@ -155,6 +155,26 @@ fn check_version(conn: &Connection) -> Result<i64, Error> {
 /// [`StoreError::SchemaTooOld`] when the schema is not exactly this build's.
 fn open_read_only(config: &SqliteConfig) -> Result<Connection, Error> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    open_for_reads(config, flags)
+}
+
+/// Opens the read connection of a store that writes the same file: read-write at the file
+/// level, so that it shares the WAL index with the writer (a connection opened
+/// `SQLITE_OPEN_READ_ONLY` maps it read-only and then waits, through the busy handler, until
+/// no write is in progress), and `query_only`, so that it cannot write.
+///
+/// # Errors
+/// As [`open`] for a read-only store.
+pub(crate) fn open_reader(config: &SqliteConfig) -> Result<Connection, Error> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = open_for_reads(config, flags)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
+}
+
+/// Opens a connection with `flags` for reads only, refusing a schema that is not this
+/// build's.
+fn open_for_reads(config: &SqliteConfig, flags: OpenFlags) -> Result<Connection, Error> {
     let conn = match &config.path {
         Some(path) => Connection::open_with_flags(path, flags)?,
         None => Connection::open_in_memory_with_flags(flags)?,

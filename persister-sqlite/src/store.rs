@@ -17,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::config::SqliteConfig;
 use crate::error::{Error, corrupt};
+use crate::schema;
 
 use crate::worker::{Command, Worker};
 
@@ -44,10 +45,16 @@ impl SqliteStore {
     pub async fn open(config: SqliteConfig) -> StoreResult<Self> {
         let path = config.path.clone();
         let read_connection = path.is_some() && !config.read_only;
-        let worker = Worker::start(config.clone()).await.map_err(StoreError::from)?;
+        let worker = Worker::start(config.clone(), schema::open, "persister-sqlite")
+            .await
+            .map_err(StoreError::from)?;
         // Opened after the writer migrated the file, so it finds the current schema.
         let reader = match read_connection {
-            true => Some(Worker::start(config.read_only(true)).await.map_err(StoreError::from)?),
+            true => Some(
+                Worker::start(config, schema::open_reader, "persister-sqlite-read")
+                    .await
+                    .map_err(StoreError::from)?,
+            ),
             false => None,
         };
         tracing::debug!(?path, "sqlite store opened");

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::config::SqliteConfig;
 use crate::error::{BACKEND, Error};
-use crate::{list, load, retention, schema, store};
+use crate::{list, load, retention, store};
 
 /// Where the worker sends the result of one command.
 pub(crate) type Reply<T> = oneshot::Sender<StoreResult<T>>;
@@ -70,16 +70,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Worker {
-    /// Starts the worker thread, which opens and migrates the database, and waits until the
-    /// database is ready.
-    pub(crate) async fn start(config: SqliteConfig) -> Result<Self, Error> {
+    /// Starts the worker thread `name`, which opens the database with `open` (the writer's
+    /// opening migrates it), and waits until the database is ready.
+    pub(crate) async fn start(
+        config: SqliteConfig,
+        open: fn(&SqliteConfig) -> Result<Connection, Error>,
+        name: &str,
+    ) -> Result<Self, Error> {
         let (sender, receiver) = mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let thread = std::thread::Builder::new()
-            .name(
-                if config.read_only { "persister-sqlite-read" } else { "persister-sqlite" }.into(),
-            )
-            .spawn(move || match schema::open(&config) {
+            .name(name.to_owned())
+            .spawn(move || match open(&config) {
                 Ok(conn) => {
                     if ready_tx.send(Ok(())).is_ok() {
                         run(conn, &receiver)
