@@ -1,7 +1,7 @@
 //! A cluster owned by one test, which the test may stop and restart (the shared cluster of a
 //! test run must never be restarted under other tests).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::cluster::{
     CLEANUP, RunAs, command, find_bin_dir, remove_dir, run, run_as, shell_quote, start_cluster,
@@ -34,17 +34,7 @@ impl OwnCluster {
             std::process::id(),
             rand::random::<u32>()
         ));
-        let pg_ctl = bin.join("pg_ctl");
-        let who = if matches!(run_as, RunAs::Me) { "me" } else { "root" };
-        let (lock, state) = (dir.join("unused.lock"), dir.join("unused.json"));
-        let args = [
-            pg_ctl.as_os_str(),
-            who.as_ref(),
-            dir.as_os_str(),
-            lock.as_os_str(),
-            state.as_os_str(),
-        ];
-        watchdog::spawn(std::process::id(), CLEANUP, &args)?;
+        watch(&bin, run_as, &dir)?;
         let state = start_cluster(&bin, run_as, dir)?;
         Ok(Self { bin, run_as, dir: state.dir, port: state.port })
     }
@@ -82,6 +72,19 @@ impl OwnCluster {
             .arg(options);
         run(cmd.args(["-w", "-t", "60", "start"]), "pg_ctl start")
     }
+}
+
+/// Starts a watchdog that stops the cluster in `dir` (which may not exist yet) and removes
+/// the directory once this process is gone.
+pub(super) fn watch(bin: &Path, run_as: RunAs, dir: &Path) -> Result<(), String> {
+    let pg_ctl = bin.join("pg_ctl");
+    let who = if matches!(run_as, RunAs::Me) { "me" } else { "root" };
+    // The cleanup script also removes a lock and a state file, which a test's own cluster
+    // does not have.
+    let (lock, state) = (dir.join("unused.lock"), dir.join("unused.json"));
+    let args =
+        [pg_ctl.as_os_str(), who.as_ref(), dir.as_os_str(), lock.as_os_str(), state.as_os_str()];
+    watchdog::spawn(std::process::id(), CLEANUP, &args)
 }
 
 impl Drop for OwnCluster {

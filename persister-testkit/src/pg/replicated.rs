@@ -12,9 +12,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::OwnCluster;
-use super::cluster::{CLEANUP, RunAs, command, free_port, remove_dir, run, shell_quote, stop, url};
-use super::watchdog;
+use super::cluster::{command, free_port, remove_dir, run, shell_quote, stop, url};
+use super::own_cluster::{self, OwnCluster};
 
 /// How long the standby may take to stream synchronously after it was started.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -43,17 +42,7 @@ impl Replicated {
             primary.dir.file_name().and_then(|n| n.to_str()).unwrap_or("persister-pg")
         ));
         let (bin, run_as) = (primary.bin.clone(), primary.run_as);
-        let pg_ctl = bin.join("pg_ctl");
-        let who = if matches!(run_as, RunAs::Me) { "me" } else { "root" };
-        let (lock, state) = (standby_dir.join("unused.lock"), standby_dir.join("unused.json"));
-        let args = [
-            pg_ctl.as_os_str(),
-            who.as_ref(),
-            standby_dir.as_os_str(),
-            lock.as_os_str(),
-            state.as_os_str(),
-        ];
-        watchdog::spawn(std::process::id(), CLEANUP, &args)?;
+        own_cluster::watch(&bin, run_as, &standby_dir)?;
         let mut copy = command(&bin, "pg_basebackup", run_as);
         copy.args(["-h", "127.0.0.1", "-p", &primary.port.to_string(), "-U", "postgres"])
             .arg("-D")

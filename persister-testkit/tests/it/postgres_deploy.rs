@@ -5,19 +5,9 @@
 
 use persister_core::{CommandStore, ListFilter, StoreError, StoredCommand};
 use persister_postgres::PgStore;
-use persister_testkit::pg::{self, TestDatabase};
 use sqlx::postgres::PgPool;
 
-async fn database() -> (TestDatabase, PgPool) {
-    let db = pg::test_database().await.unwrap_or_else(|e| panic!("{e}"));
-    let pool = PgPool::connect(db.direct_url()).await.expect("raw pool");
-    (db, pool)
-}
-
-async fn has_table(pool: &PgPool, name: &str) -> bool {
-    let row = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(name);
-    row.fetch_one(pool).await.expect("to_regclass")
-}
+use crate::postgres_operator::{database, has_table};
 
 async fn migrations(pool: &PgPool, table: &str) -> Vec<i64> {
     let sql = format!("SELECT version FROM {table} ORDER BY version");

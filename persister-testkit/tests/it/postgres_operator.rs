@@ -22,13 +22,15 @@ const FORMAE: &[&str] = &[
      PRIMARY KEY (command_id, ksuid, operation))",
 ];
 
-async fn database() -> (TestDatabase, PgPool) {
+/// A fresh test database and a raw pool on it that bypasses any pooler.
+pub(crate) async fn database() -> (TestDatabase, PgPool) {
     let db = pg::test_database().await.unwrap_or_else(|e| panic!("{e}"));
     let pool = PgPool::connect(db.direct_url()).await.expect("raw pool");
     (db, pool)
 }
 
-async fn has_table(pool: &PgPool, name: &str) -> bool {
+/// Whether `name` resolves to a table or view.
+pub(crate) async fn has_table(pool: &PgPool, name: &str) -> bool {
     sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
         .bind(name)
         .fetch_one(pool)
