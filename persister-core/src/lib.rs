@@ -63,11 +63,12 @@ pub use overall::overall_state;
 pub use persister::{
     Clock, CodecStats, Persister, PersisterConfig, PersisterStats, Recovery, RecoveryFailure,
 };
+pub use store::columns;
 pub use store::{
     Checkpoint, CommandRow, CommandStore, CommandStoreExt, CommandSummary, Completion, Cursor,
     CursorError, DynCommandStore, FINAL_COMMAND_STATES, HeaderUpdate, ListFilter, MemoryStore,
-    PurgedCommand, ResourceUpdateRow, StoreInfo, StoreResult, StoredCommand, SummaryColumns,
-    SummaryPage, WriteOp, check_unique_keys, exact_key, from_exact_key,
+    PurgedCommand, ResourceUpdateChange, ResourceUpdateRow, StoreInfo, StoreResult, StoredCommand,
+    SummaryColumns, SummaryPage, WriteOp, check_unique_keys, exact_key, from_exact_key,
 };
 
 /// Opaque value hashing, exposed for reference models, tests and tools (the SHA-256 digests

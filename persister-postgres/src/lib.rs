@@ -48,4 +48,5 @@ mod store;
 mod write;
 
 pub use config::{PgConfig, redact_url};
+pub use migrate::supported_version as schema_version;
 pub use store::PgStore;

@@ -17,6 +17,7 @@
 use std::time::Instant;
 
 use persister_core::StoreError;
+use persister_core::columns::{TABLE_COLUMNS, column_mismatch};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgPool};
 
@@ -30,8 +31,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// bytes of `forma-mg` read as a big-endian integer.
 const LOCK_KEY: i64 = i64::from_be_bytes(*b"forma-mg");
 
-/// The newest schema version this build knows.
-pub(crate) fn supported_version() -> i64 {
+/// The schema version this build migrates databases to (its newest migration); a database
+/// that records a newer one is refused.
+pub fn supported_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
@@ -86,6 +88,7 @@ pub(crate) async fn migrate(
     for migration in MIGRATOR.iter().filter(|m| !applied.iter().any(|a| a.0 == m.version)) {
         let started = Instant::now();
         sqlx::raw_sql(migration.sql.clone()).execute(&mut *tx).await?;
+        data_step(migration.version, &mut tx, session).await?;
         let nanos = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
         session
             .query(
@@ -103,6 +106,85 @@ pub(crate) async fn migrate(
     }
     tx.commit().await?;
     Ok(count)
+}
+
+/// The step that follows the SQL of migration `version` in its transaction, rewriting data
+/// with the core codec where SQL cannot (none for most migrations).
+async fn data_step(version: i64, conn: &mut PgConnection, session: &Session) -> Result<(), Error> {
+    match version {
+        3 => split_resource_updates(conn, session).await,
+        _ => Ok(()),
+    }
+}
+
+/// The data step of migration 3: splits every resource update's whole document (moved to
+/// `fixed` by the SQL) into its fixed part and its progress with the core codec, so that loads
+/// reassemble the same bytes, in pages of rows read in key order and rewritten with one
+/// statement per page; then recomputes every command's `stored_bytes` from the new columns.
+///
+/// A document that cannot be split stays whole in `fixed` with an empty `progress`: loading
+/// its command then fails with [`StoreError::Corrupt`] naming the row, as loading it did
+/// before, and the other commands migrate.
+async fn split_resource_updates(conn: &mut PgConnection, session: &Session) -> Result<(), Error> {
+    const PAGE: i64 = 256;
+    let (mut after, mut split, mut unreadable) = ((String::new(), -1_i64), 0_usize, 0_usize);
+    loop {
+        let page: Vec<(String, i64, String)> = session
+            .query_as(
+                "SELECT command_id, position, fixed FROM resource_updates \
+                 WHERE (command_id, position) > ($1, $2) \
+                 ORDER BY command_id, position LIMIT $3",
+            )
+            .bind(&after.0)
+            .bind(after.1)
+            .bind(PAGE)
+            .fetch_all(&mut *conn)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = (last.0.clone(), last.1);
+        let mut rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (command_id, position, whole) in page {
+            match persister_core::codec::split_resource_update(whole.as_bytes()) {
+                Ok((fixed, progress)) => {
+                    rows.0.push(command_id);
+                    rows.1.push(position);
+                    rows.2.push(fixed);
+                    rows.3.push(progress);
+                }
+                Err(error) => {
+                    tracing::warn!(%command_id, position, %error,
+                        "resource update kept whole: it cannot be split");
+                    unreadable += 1;
+                }
+            }
+        }
+        split += rows.0.len();
+        session
+            .query(
+                "UPDATE resource_updates AS r SET fixed = u.fixed, progress = u.progress \
+                 FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[]) \
+                   AS u(command_id, position, fixed, progress) \
+                 WHERE r.command_id = u.command_id AND r.position = u.position",
+            )
+            .bind(&rows.0)
+            .bind(&rows.1)
+            .bind(&rows.2)
+            .bind(&rows.3)
+            .execute(&mut *conn)
+            .await?;
+    }
+    session
+        .query(
+            "UPDATE forma_commands AS c SET stored_bytes = \
+               octet_length(c.body) + octet_length(c.head) + COALESCE(( \
+                 SELECT sum(octet_length(r.fixed) + octet_length(r.progress)) \
+                 FROM resource_updates AS r WHERE r.command_id = c.command_id \
+               ), 0)",
+        )
+        .execute(&mut *conn)
+        .await?;
+    tracing::info!(split, unreadable, "split resource updates into fixed part and progress");
+    Ok(())
 }
 
 /// Checks, without changing anything, that the database's schema is exactly this build's
@@ -150,40 +232,6 @@ pub(crate) async fn schema_version(
     Ok(found)
 }
 
-/// The columns of this crate's tables, each with the schema version that added it (the same
-/// table as the SQLite backend's).
-const OUR_COLUMNS: &[(&str, &[(&str, i64)])] = &[
-    (
-        "forma_commands",
-        &[
-            ("command_id", 1),
-            ("command", 1),
-            ("state", 1),
-            ("client_id", 1),
-            ("start_ts", 1),
-            ("modified_ts", 1),
-            ("revision", 1),
-            ("body", 1),
-            ("head", 1),
-            ("start_ts_ns", 2),
-            ("modified_ts_ns", 2),
-            ("stored_bytes", 2),
-        ],
-    ),
-    (
-        "resource_updates",
-        &[
-            ("command_id", 1),
-            ("position", 1),
-            ("ksuid", 1),
-            ("operation", 1),
-            ("state", 1),
-            ("completion", 1),
-            ("data", 1),
-        ],
-    ),
-];
-
 /// Refuses tables under our names (in the current schema) that this crate did not create:
 /// present while no migration is recorded (a formae agent's database records its own in a
 /// goose `db_version` table), or with columns other than those of version `found`.
@@ -191,7 +239,7 @@ const OUR_COLUMNS: &[(&str, &[(&str, i64)])] = &[
 /// # Errors
 /// [`StoreError::ForeignSchema`] naming the table.
 async fn check_ours(conn: &mut PgConnection, session: &Session, found: i64) -> Result<(), Error> {
-    for (table, columns) in OUR_COLUMNS {
+    for (table, columns) in TABLE_COLUMNS {
         let present: Vec<String> = session
             .query_scalar(
                 "SELECT column_name::text FROM information_schema.columns \
@@ -215,13 +263,8 @@ async fn check_ours(conn: &mut PgConnection, session: &Session, found: i64) -> R
                 if goose { " and a goose db_version table (a formae database?)" } else { "" };
             return Err(foreign(format!("no forma-persister migration is recorded{hint}")));
         }
-        let expected: Vec<&str> =
-            columns.iter().filter(|(_, v)| *v <= found).map(|(name, _)| *name).collect();
-        if let Some(extra) = present.iter().find(|c| !expected.contains(&c.as_str())) {
-            return Err(foreign(format!("column {extra} is not one of ours")));
-        }
-        if let Some(missing) = expected.iter().find(|c| !present.iter().any(|p| p == *c)) {
-            return Err(foreign(format!("column {missing} is missing")));
+        if let Some(detail) = column_mismatch(columns, found, &present) {
+            return Err(foreign(detail));
         }
     }
     Ok(())
@@ -237,6 +280,6 @@ mod tests {
             let expected = i64::try_from(index + 1).expect("few migrations");
             assert_eq!(migration.version, expected, "{}", migration.description);
         }
-        assert_eq!(supported_version(), 2);
+        assert_eq!(supported_version(), 3);
     }
 }

@@ -21,7 +21,7 @@ macro_rules! header_columns {
 /// The resource update columns, in the order [`read_update`] expects (a macro, for `concat!`).
 macro_rules! update_columns {
     () => {
-        "position, ksuid, operation, state, completion, data"
+        "position, ksuid, operation, state, completion, fixed, progress"
     };
 }
 
@@ -114,7 +114,8 @@ pub(crate) fn read_update(row: &PgRow, id: &str) -> Result<ResourceUpdateRow, Er
         operation: get(row, 2, id, &field("operation"))?,
         state: get(row, 3, id, &field("state"))?,
         completion,
-        data: get(row, 5, id, &field("data"))?,
+        fixed: get(row, 5, id, &field("fixed"))?,
+        progress: get(row, 6, id, &field("progress"))?,
     })
 }
 

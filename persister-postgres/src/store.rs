@@ -132,7 +132,7 @@ impl PgStore {
         self.pool.close().await;
     }
 
-    /// Every body, head and resource update data column of every stored command (by command
+    /// Every body, head and resource update fixed and progress column of every stored command (by command
     /// id, then body, head and rows by position), for tests that scan the stored bytes for
     /// secrets. Only with the `testing` feature, which is not a stable API.
     ///
@@ -148,7 +148,9 @@ impl PgStore {
                    SELECT command_id, 0 AS kind, 0::bigint AS position, body AS value \
                      FROM forma_commands \
                    UNION ALL SELECT command_id, 1, 0, head FROM forma_commands \
-                   UNION ALL SELECT command_id, 2, position, data FROM resource_updates \
+                   UNION ALL SELECT command_id, 2, 2 * position, fixed FROM resource_updates \
+                   UNION ALL SELECT command_id, 2, 2 * position + 1, progress \
+                     FROM resource_updates \
                  ) AS stored ORDER BY command_id, kind, position",
             )
             .fetch_all(&mut *tx)

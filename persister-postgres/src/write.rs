@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use persister_core::{
-    Checkpoint, ResourceUpdateRow, StoreError, StoredCommand, WriteOp, check_unique_keys,
+    Checkpoint, ResourceUpdateChange, StoreError, StoredCommand, WriteOp, check_unique_keys,
 };
 use sqlx::postgres::{PgBindIterExt, PgConnection, PgPool};
 
@@ -50,7 +50,13 @@ pub(crate) async fn write(pool: &PgPool, session: &Session, ops: &[WriteOp]) -> 
                         let body = h.body.as_ref().map_or(0, String::len);
                         largest(
                             [("head", h.head.len()), ("body", body)],
-                            &checkpoint.resource_updates,
+                            checkpoint.resource_updates.iter().flat_map(|r| {
+                                let fixed = r.fixed.as_ref().map_or(0, String::len);
+                                [
+                                    (r.position, "fixed", fixed),
+                                    (r.position, "progress", r.progress.len()),
+                                ]
+                            }),
                         )
                     })
                 })?;
@@ -139,7 +145,14 @@ async fn insert(
     check_size(&h.id, || "header".into(), header_size)?;
     let rows_size = rows
         .iter()
-        .map(|r| r.ksuid.len() + r.operation.len() + r.state.len() + r.data.len() + ROW_OVERHEAD)
+        .map(|r| {
+            r.ksuid.len()
+                + r.operation.len()
+                + r.state.len()
+                + r.fixed.len()
+                + r.progress.len()
+                + ROW_OVERHEAD
+        })
         .sum();
     check_size(&h.id, || "resource updates".into(), rows_size)?;
 
@@ -166,10 +179,12 @@ async fn insert(
         session
             .query(
                 "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
-             completion, data) \
-             SELECT $1, u.position, u.ksuid, u.operation, u.state, u.completion, u.data \
+             completion, fixed, progress) \
+             SELECT $1, u.position, u.ksuid, u.operation, u.state, u.completion, u.fixed, \
+             u.progress \
              FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[], \
-             $7::text[]) AS u(position, ksuid, operation, state, completion, data)",
+             $7::text[], $8::text[]) \
+             AS u(position, ksuid, operation, state, completion, fixed, progress)",
             )
             .bind(&h.id)
             .bind(rows.iter().map(|r| r.position).bind_iter())
@@ -177,7 +192,8 @@ async fn insert(
             .bind(rows.iter().map(|r| &r.operation).bind_iter())
             .bind(rows.iter().map(|r| &r.state).bind_iter())
             .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
-            .bind(rows.iter().map(|r| &r.data).bind_iter())
+            .bind(rows.iter().map(|r| &r.fixed).bind_iter())
+            .bind(rows.iter().map(|r| &r.progress).bind_iter())
             .execute(&mut *tx)
             .await?;
     }
@@ -196,9 +212,15 @@ async fn apply(
     let h = &checkpoint.header;
     let header_size = h.state.len() + h.head.len() + h.body.as_ref().map_or(0, String::len);
     check_size(id, || "header".into(), header_size)?;
-    // Rows are applied in order, so when a position is listed twice the last one wins.
+    // Rows are applied in order, so when a position is listed twice the last one wins, with
+    // the last fixed part any of them wrote.
     let rows = last_per_position(&checkpoint.resource_updates);
-    let rows_size = rows.iter().map(|r| r.state.len() + r.data.len() + ROW_OVERHEAD).sum();
+    let rows_size = rows
+        .iter()
+        .map(|r| {
+            r.last.state.len() + r.fixed.map_or(0, str::len) + r.last.progress.len() + ROW_OVERHEAD
+        })
+        .sum();
     check_size(id, || "resource updates".into(), rows_size)?;
 
     let updated = session
@@ -228,17 +250,19 @@ async fn apply(
         let positions: Vec<i64> = session
             .query_scalar(
                 "UPDATE resource_updates AS r \
-             SET state = u.state, completion = u.completion, data = u.data \
-             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[]) \
-               AS u(position, state, completion, data) \
+             SET state = u.state, completion = u.completion, \
+               fixed = COALESCE(u.fixed, r.fixed), progress = u.progress \
+             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::text[]) \
+               AS u(position, state, completion, fixed, progress) \
              WHERE r.command_id = $1 AND r.position = u.position \
              RETURNING r.position",
             )
             .bind(id)
-            .bind(rows.iter().map(|r| r.position).bind_iter())
-            .bind(rows.iter().map(|r| &r.state).bind_iter())
-            .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
-            .bind(rows.iter().map(|r| &r.data).bind_iter())
+            .bind(rows.iter().map(|r| r.last.position).bind_iter())
+            .bind(rows.iter().map(|r| &r.last.state).bind_iter())
+            .bind(rows.iter().map(|r| r.last.completion.code()).bind_iter())
+            .bind(rows.iter().map(|r| r.fixed).bind_iter())
+            .bind(rows.iter().map(|r| &r.last.progress).bind_iter())
             .fetch_all(&mut *tx)
             .await?;
         if positions.len() != rows.len() {
@@ -298,28 +322,48 @@ async fn missing_or_conflict(
     }
 }
 
-/// The rows of `rows` that are applied last for their position, in their order.
-fn last_per_position(rows: &[ResourceUpdateRow]) -> Vec<&ResourceUpdateRow> {
-    let mut seen = HashSet::with_capacity(rows.len());
-    let mut last: Vec<_> = rows.iter().rev().filter(|r| seen.insert(r.position)).collect();
-    last.reverse();
-    last
+/// What the changes listed for one position amount to: the last of them, with the last fixed
+/// part any of them wrote (a change without one keeps the one before).
+#[derive(Debug)]
+struct RowEffect<'a> {
+    /// The last change of the position.
+    last: &'a ResourceUpdateChange,
+    /// The fixed part to write, if any change wrote one.
+    fixed: Option<&'a str>,
+}
+
+/// The effect of `rows` on each position they change, in the order of their last changes.
+fn last_per_position(rows: &[ResourceUpdateChange]) -> Vec<RowEffect<'_>> {
+    let mut index: HashMap<i64, usize> = HashMap::with_capacity(rows.len());
+    let mut effects: Vec<Option<RowEffect<'_>>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let previous = index
+            .insert(row.position, effects.len())
+            .and_then(|before| effects.get_mut(before).and_then(Option::take))
+            .and_then(|effect| effect.fixed);
+        effects.push(Some(RowEffect { last: row, fixed: row.fixed.as_deref().or(previous) }));
+    }
+    effects.into_iter().flatten().collect()
 }
 
 /// The name and size of the largest value of a command, for [`StoreError::TooLarge`].
 fn largest_value(command: &StoredCommand) -> (String, usize) {
     let h = &command.header;
-    largest([("body", h.body.len()), ("head", h.head.len())], &command.resource_updates)
+    let rows = command.resource_updates.iter().flat_map(|r| {
+        [(r.position, "fixed", r.fixed.len()), (r.position, "progress", r.progress.len())]
+    });
+    largest([("body", h.body.len()), ("head", h.head.len())], rows)
 }
 
-/// The name and size of the largest of the header values and the rows' data.
+/// The name and size of the largest of the header values and the rows' parts (position,
+/// part and size).
 fn largest<const N: usize>(
     header: [(&str, usize); N],
-    rows: &[ResourceUpdateRow],
+    rows: impl Iterator<Item = (i64, &'static str, usize)>,
 ) -> (String, usize) {
     let header = header.into_iter().map(|(name, size)| (name.to_owned(), size));
     let rows =
-        rows.iter().map(|r| (format!("resource_updates[{}].data", r.position), r.data.len()));
+        rows.map(|(position, part, size)| (format!("resource_updates[{position}].{part}"), size));
     header.chain(rows).max_by_key(|(_, size)| *size).unwrap_or_default()
 }
 

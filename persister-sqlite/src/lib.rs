@@ -46,6 +46,7 @@ mod store;
 mod worker;
 
 pub use config::{Durability, SqliteConfig};
+pub use schema::SCHEMA_VERSION;
 pub use store::SqliteStore;
 
 /// The README's examples, compiled as doc tests.

@@ -54,7 +54,8 @@ pub(crate) fn list_unfinished(conn: &mut Connection) -> Result<Vec<String>, Erro
 pub(crate) fn dump_all_text(conn: &mut Connection) -> Result<Vec<String>, Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT body FROM forma_commands UNION ALL SELECT head FROM forma_commands \
-         UNION ALL SELECT data FROM resource_updates",
+         UNION ALL SELECT fixed FROM resource_updates \
+         UNION ALL SELECT progress FROM resource_updates",
     )?;
     let mut rows = stmt.query([])?;
     let mut texts = Vec::new();

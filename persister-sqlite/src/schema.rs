@@ -4,6 +4,7 @@
 //! Postgres backend). The database records the last one applied in `PRAGMA user_version`;
 //! a database newer than this build is refused rather than used.
 
+use persister_core::columns::{TABLE_COLUMNS, column_mismatch};
 use persister_core::{CommandRow, Completion, ResourceUpdateRow, StoreError};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
@@ -19,6 +20,8 @@ struct Migration {
     name: &'static str,
     /// The SQL.
     sql: &'static str,
+    /// A step that rewrites the data after the SQL, in the same transaction.
+    data: Option<fn(&Connection) -> Result<(), Error>>,
 }
 
 /// Every migration, in order; versions are 1, 2, 3, ... without gaps.
@@ -27,50 +30,76 @@ const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "0001_init.sql",
         sql: include_str!("../migrations/0001_init.sql"),
+        data: None,
     },
     Migration {
         version: 2,
         name: "0002_summaries.sql",
         sql: include_str!("../migrations/0002_summaries.sql"),
+        data: None,
+    },
+    Migration {
+        version: 3,
+        name: "0003_split_resource_updates.sql",
+        sql: include_str!("../migrations/0003_split_resource_updates.sql"),
+        data: Some(split_resource_updates),
     },
 ];
 
-/// The columns of this crate's tables, each with the schema version that added it: a table
-/// of ours holds exactly the columns of its version.
-const OUR_COLUMNS: &[(&str, &[(&str, i64)])] = &[
-    (
-        "forma_commands",
-        &[
-            ("command_id", 1),
-            ("command", 1),
-            ("state", 1),
-            ("client_id", 1),
-            ("start_ts", 1),
-            ("modified_ts", 1),
-            ("revision", 1),
-            ("body", 1),
-            ("head", 1),
-            ("start_ts_ns", 2),
-            ("modified_ts_ns", 2),
-            ("stored_bytes", 2),
-        ],
-    ),
-    (
-        "resource_updates",
-        &[
-            ("command_id", 1),
-            ("position", 1),
-            ("ksuid", 1),
-            ("operation", 1),
-            ("state", 1),
-            ("completion", 1),
-            ("data", 1),
-        ],
-    ),
-];
+/// The data step of migration 3: splits every resource update's whole document (moved to
+/// `fixed` by the SQL) into its fixed part and its progress, with the core codec, so that
+/// loads reassemble the same bytes. Rows are read in `rowid` pages and rewritten one by one,
+/// so the step needs memory for one page, not for the table.
+///
+/// Each command's `stored_bytes` is then recomputed from the new columns.
+///
+/// A document that cannot be split stays whole in `fixed` with an empty `progress`: loading
+/// its command then fails with [`StoreError::Corrupt`] naming the row, as loading it did
+/// before, and the other commands migrate.
+fn split_resource_updates(conn: &Connection) -> Result<(), Error> {
+    const PAGE: i64 = 256;
+    let mut read = conn.prepare(
+        "SELECT rowid, command_id, position, fixed FROM resource_updates \
+         WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+    )?;
+    let mut write =
+        conn.prepare("UPDATE resource_updates SET fixed = ?2, progress = ?3 WHERE rowid = ?1")?;
+    let (mut after, mut split, mut unreadable) = (i64::MIN, 0_u64, 0_u64);
+    loop {
+        let page: Vec<(i64, String, i64, String)> = read
+            .query_map([after, PAGE], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some(last) = page.last() else { break };
+        after = last.0;
+        for (rowid, command_id, position, whole) in page {
+            match persister_core::codec::split_resource_update(whole.as_bytes()) {
+                Ok((fixed, progress)) => {
+                    write.execute(rusqlite::params![rowid, fixed, progress])?;
+                    split += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(%command_id, position, %error,
+                        "resource update kept whole: it cannot be split");
+                    unreadable += 1;
+                }
+            }
+        }
+    }
+    // `stored_bytes` counts the bytes as stored, now in two documents per resource update.
+    conn.execute_batch(
+        "UPDATE forma_commands SET stored_bytes = \
+           length(CAST(body AS BLOB)) + length(CAST(head AS BLOB)) + COALESCE(( \
+             SELECT sum(length(CAST(r.fixed AS BLOB)) + length(CAST(r.progress AS BLOB))) \
+             FROM resource_updates AS r WHERE r.command_id = forma_commands.command_id \
+           ), 0)",
+    )?;
+    tracing::info!(split, unreadable, "split resource updates into fixed part and progress");
+    Ok(())
+}
 
-/// The newest schema version this build knows.
-pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+/// The schema version this build migrates databases to (`PRAGMA user_version`); a database
+/// of a newer version is refused.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 /// How many prepared statements the connection keeps.
 const STATEMENT_CACHE_CAPACITY: usize = 32;
@@ -80,7 +109,8 @@ pub(crate) const HEADER_COLUMNS: &str = "command_id, command, state, client_id, 
      modified_ts, revision, body, head, start_ts_ns, modified_ts_ns, stored_bytes";
 
 /// The resource update columns, in the order [`read_update`] expects.
-pub(crate) const UPDATE_COLUMNS: &str = "position, ksuid, operation, state, completion, data";
+pub(crate) const UPDATE_COLUMNS: &str =
+    "position, ksuid, operation, state, completion, fixed, progress";
 
 /// Opens the connection described by `config`, sets its pragmas and migrates the schema; or,
 /// read-only, checks that the schema is exactly this build's.
@@ -129,6 +159,9 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
     for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
         tracing::info!(migration = migration.name, "applying sqlite migration");
         tx.execute_batch(migration.sql)?;
+        if let Some(data) = migration.data {
+            data(&tx)?;
+        }
         tx.pragma_update(None, "user_version", migration.version)?;
     }
     tx.commit()?;
@@ -197,7 +230,7 @@ fn open_for_reads(config: &SqliteConfig, flags: OpenFlags) -> Result<Connection,
 /// # Errors
 /// [`StoreError::ForeignSchema`] naming the table.
 fn check_ours(conn: &Connection, found: i64) -> Result<(), Error> {
-    for (table, columns) in OUR_COLUMNS {
+    for (table, columns) in TABLE_COLUMNS {
         let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
         let present: Vec<String> =
             stmt.query_map([table], |row| row.get(0))?.collect::<Result<_, _>>()?;
@@ -217,13 +250,8 @@ fn check_ours(conn: &Connection, found: i64) -> Result<(), Error> {
                 if goose { " and a goose db_version table (a formae database?)" } else { "" };
             return Err(foreign(format!("the database has no schema version{hint}")));
         }
-        let expected: Vec<&str> =
-            columns.iter().filter(|(_, v)| *v <= found).map(|(name, _)| *name).collect();
-        if let Some(extra) = present.iter().find(|c| !expected.contains(&c.as_str())) {
-            return Err(foreign(format!("column {extra} is not one of ours")));
-        }
-        if let Some(missing) = expected.iter().find(|c| !present.iter().any(|p| p == *c)) {
-            return Err(foreign(format!("column {missing} is missing")));
+        if let Some(detail) = column_mismatch(columns, found, &present) {
+            return Err(foreign(detail));
         }
     }
     Ok(())
@@ -277,7 +305,8 @@ pub(crate) fn read_update(row: &Row<'_>, id: &str) -> Result<ResourceUpdateRow, 
         operation: text(row, 2, id, &field("operation"))?,
         state: text(row, 3, id, &field("state"))?,
         completion,
-        data: text(row, 5, id, &field("data"))?,
+        fixed: text(row, 5, id, &field("fixed"))?,
+        progress: text(row, 6, id, &field("progress"))?,
     })
 }
 

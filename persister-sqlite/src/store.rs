@@ -175,7 +175,9 @@ pub(crate) fn insert(conn: &mut Connection, command: StoredCommand) -> Result<()
 fn inserted(command: &StoredCommand) -> (String, usize) {
     largest_value(
         [("body", command.header.body.len()), ("head", command.header.head.len())],
-        command.resource_updates.iter().map(|r| (r.position, r.data.len())),
+        command.resource_updates.iter().flat_map(|r| {
+            [(r.position, "fixed", r.fixed.len()), (r.position, "progress", r.progress.len())]
+        }),
     )
 }
 
@@ -213,7 +215,7 @@ fn insert_rows(tx: &Connection, command: &StoredCommand) -> Result<(), Error> {
     ])?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
-         completion, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         completion, fixed, progress) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for ru in &command.resource_updates {
         stmt.execute(params![
@@ -223,7 +225,8 @@ fn insert_rows(tx: &Connection, command: &StoredCommand) -> Result<(), Error> {
             ru.operation,
             ru.state,
             ru.completion.code(),
-            ru.data
+            ru.fixed,
+            ru.progress,
         ])?;
     }
     Ok(())
@@ -240,7 +243,10 @@ fn applied(checkpoint: &Checkpoint) -> (String, usize) {
     let h = &checkpoint.header;
     largest_value(
         [("head", h.head.len()), ("body", h.body.as_ref().map_or(0, String::len))],
-        checkpoint.resource_updates.iter().map(|r| (r.position, r.data.len())),
+        checkpoint.resource_updates.iter().flat_map(|r| {
+            let fixed = r.fixed.as_ref().map_or(0, String::len);
+            [(r.position, "fixed", fixed), (r.position, "progress", r.progress.len())]
+        }),
     )
 }
 
@@ -277,12 +283,18 @@ fn apply_rows(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
         return Err(missing_or_conflict(tx, id, expected)?.into());
     }
     let mut stmt = tx.prepare_cached(
-        "UPDATE resource_updates SET state = ?1, completion = ?2, data = ?3 \
-         WHERE command_id = ?4 AND position = ?5",
+        "UPDATE resource_updates SET state = ?1, completion = ?2, \
+         fixed = COALESCE(?3, fixed), progress = ?4 WHERE command_id = ?5 AND position = ?6",
     )?;
     for ru in &checkpoint.resource_updates {
-        let changed =
-            stmt.execute(params![ru.state, ru.completion.code(), ru.data, id, ru.position])?;
+        let changed = stmt.execute(params![
+            ru.state,
+            ru.completion.code(),
+            ru.fixed,
+            ru.progress,
+            id,
+            ru.position
+        ])?;
         if changed == 0 {
             return Err(corrupt(
                 id,
@@ -355,9 +367,10 @@ fn missing_or_conflict(tx: &Connection, id: &str, expected: i64) -> Result<Store
 /// [`StoreError::TooLarge`].
 fn largest_value(
     header: [(&str, usize); 2],
-    rows: impl Iterator<Item = (i64, usize)>,
+    rows: impl Iterator<Item = (i64, &'static str, usize)>,
 ) -> (String, usize) {
     let header = header.into_iter().map(|(name, size)| (name.to_owned(), size));
-    let rows = rows.map(|(position, size)| (format!("resource_updates[{position}].data"), size));
+    let rows =
+        rows.map(|(position, part, size)| (format!("resource_updates[{position}].{part}"), size));
     header.chain(rows).max_by_key(|(_, size)| *size).unwrap_or_default()
 }

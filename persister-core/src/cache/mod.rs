@@ -38,8 +38,8 @@ pub(crate) struct Entry {
     body_bytes: usize,
     /// JSON size of the head.
     head_bytes: usize,
-    /// JSON size of each resource update.
-    ru_bytes: Vec<usize>,
+    /// JSON sizes of each resource update's two parts.
+    ru_bytes: Vec<RowSize>,
     /// Sum of `ru_bytes`, kept up to date so that sizing an entry costs nothing per message.
     ru_total: usize,
     /// When the entry was last used, for the idle timeout.
@@ -54,7 +54,7 @@ impl Entry {
         completions: Vec<Completion>,
         revision: i64,
         (body_bytes, head_bytes): (usize, usize),
-        ru_bytes: Vec<usize>,
+        ru_bytes: Vec<RowSize>,
     ) -> Self {
         let pending = completions.iter().filter(|c| c.is_pending()).count();
         Self {
@@ -65,7 +65,7 @@ impl Entry {
             revision,
             body_bytes,
             head_bytes,
-            ru_total: ru_bytes.iter().sum(),
+            ru_total: ru_bytes.iter().map(|r| r.total()).sum(),
             ru_bytes,
             last_touch: Instant::now(),
         }
@@ -93,33 +93,53 @@ impl Entry {
         self.pending
     }
 
-    /// Records the new JSON sizes after a write.
-    pub(crate) fn set_sizes(
-        &mut self,
-        head_bytes: usize,
-        body_bytes: Option<usize>,
-        rows: &[(usize, usize)],
-    ) {
+    /// Records the new JSON sizes of the head (and of the body, when rewritten) after a write.
+    pub(crate) fn set_header_sizes(&mut self, head_bytes: usize, body_bytes: Option<usize>) {
         self.head_bytes = head_bytes;
         if let Some(body_bytes) = body_bytes {
             self.body_bytes = body_bytes;
         }
-        for &(position, bytes) in rows {
-            if let Some(slot) = self.ru_bytes.get_mut(position) {
-                self.ru_total = self.ru_total - *slot + bytes;
-                *slot = bytes;
-            }
+    }
+
+    /// Records the new JSON sizes of the resource update at `position` after a write:
+    /// `fixed` is `None` when its fixed part was not rewritten.
+    pub(crate) fn set_row_size(&mut self, position: usize, fixed: Option<usize>, progress: usize) {
+        if let Some(slot) = self.ru_bytes.get_mut(position) {
+            let new = RowSize { fixed: fixed.unwrap_or(slot.fixed), progress };
+            self.ru_total = self.ru_total - slot.total() + new.total();
+            *slot = new;
         }
     }
 
-    /// The JSON size of the resource update at `position` when last written.
-    pub(crate) fn ru_size(&self, position: usize) -> usize {
-        self.ru_bytes.get(position).copied().unwrap_or(0)
+    /// The JSON sizes of the resource update at `position` when last written.
+    pub(crate) fn ru_size(&self, position: usize) -> RowSize {
+        self.ru_bytes.get(position).copied().unwrap_or_default()
     }
 
     /// The JSON size of the command.
     pub(crate) fn bytes(&self) -> usize {
         self.body_bytes + self.head_bytes + self.ru_total
+    }
+}
+
+/// The JSON sizes of a stored resource update's two parts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RowSize {
+    /// The fixed part (resource, targets, existing state).
+    pub(crate) fixed: usize,
+    /// The progress.
+    pub(crate) progress: usize,
+}
+
+impl RowSize {
+    /// The sizes of a stored row.
+    pub(crate) fn of(row: &crate::store::ResourceUpdateRow) -> Self {
+        Self { fixed: row.fixed.len(), progress: row.progress.len() }
+    }
+
+    /// Both parts together.
+    pub(crate) fn total(self) -> usize {
+        self.fixed + self.progress
     }
 }
 

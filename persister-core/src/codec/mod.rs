@@ -3,7 +3,8 @@
 //! Everything else in the workspace goes through these functions; a tidy check enforces it.
 //! The stored form of a command is split in three so that a progress report re-encodes only
 //! what changed: the *body* (the parts that never change after the command is stored), the
-//! *head* (state, timestamps and target updates) and one document per resource update.
+//! *head* (state, timestamps and target updates) and two documents per resource update, its
+//! fixed part and its progress ([`encode_update_fixed`], [`encode_update_progress`]).
 
 mod go_escape;
 pub(crate) mod go_fmt;
@@ -19,7 +20,10 @@ use crate::error::CodecError;
 use crate::model::{FormaCommand, ResourceUpdate};
 
 pub use parts::{Part, decode_part, encode_part};
-pub use stored::{CommandHead, decode_body, decode_head, encode_body, encode_head};
+pub use stored::{
+    CommandHead, decode_body, decode_head, decode_update_parts, encode_body, encode_head,
+    encode_update_fixed, encode_update_progress, split_resource_update,
+};
 
 /// Decodes a whole command from the Go agent's JSON.
 ///

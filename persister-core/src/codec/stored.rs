@@ -1,15 +1,21 @@
-//! The stored form of a command: body, head and resource updates.
+//! The stored form of a command: body, head and resource updates, each resource update in
+//! two parts.
 //!
 //! The split is derived from [`FormaCommand`]'s own declaration: its fields tagged `{head}`
 //! form the head, the field tagged `{rows}` (the resource updates) is stored one row per
 //! element, and every other field, with the unknown members, forms the body. A field added to
 //! the command therefore lands in the body unless it is tagged otherwise; it is never left out.
+//! A [`ResourceUpdate`] is split the same way by its own declaration: its fields tagged
+//! `{head}` are its *progress* (state, times, retries, version, progress results), the others
+//! with its unknown members its *fixed* part (the resource and its properties, targets,
+//! existing state), so that a progress report rewrites a few hundred bytes, not the
+//! resource's properties.
 
 use serde::ser::{Serialize, Serializer};
 
-use super::{decode, encode};
+use super::{decode, encode, encode_sized};
 use crate::error::CodecError;
-use crate::model::FormaCommand;
+use crate::model::{FormaCommand, ResourceUpdate};
 
 /// Where a field of a model type is stored: the command's body, its head, or rows of their
 /// own (see the [module documentation](self)). A field is tagged `{head}` or `{rows}` in its
@@ -52,10 +58,10 @@ impl CommandHead {
     }
 }
 
-/// One part of a command, serialized with the fields of that part only.
-struct PartView<'a>(&'a FormaCommand, Part);
+/// One part of a value, serialized with the fields of that part only.
+struct PartView<'a, T>(&'a T, Part);
 
-impl Serialize for PartView<'_> {
+impl<T: Split> Serialize for PartView<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize_part(self.1, s)
     }
@@ -93,6 +99,55 @@ pub fn decode_body(json: &[u8]) -> Result<FormaCommand, CodecError> {
 /// [`CodecError::Decode`] naming the offending field.
 pub fn decode_head(json: &[u8]) -> Result<CommandHead, CodecError> {
     decode(json, "command head").map(CommandHead)
+}
+
+/// Encodes the fixed part of a resource update: every field not tagged `{head}` (the
+/// resource and its properties, targets, existing state, operation, metadata, source, ...)
+/// and its unknown members, into a buffer of `capacity` bytes (the size it had when last
+/// written spares reallocations; 0 when unknown).
+///
+/// # Errors
+/// [`CodecError::Encode`] when a value cannot be written.
+pub fn encode_update_fixed(ru: &ResourceUpdate, capacity: usize) -> Result<String, CodecError> {
+    encode_sized(&PartView(ru, Part::Body), "resource update (fixed part)", room(capacity))
+}
+
+/// Encodes the progress of a resource update: its fields tagged `{head}` (state, times,
+/// retries, version, progress results), into a buffer of `capacity` bytes.
+///
+/// # Errors
+/// [`CodecError::Encode`] when a value cannot be written.
+pub fn encode_update_progress(ru: &ResourceUpdate, capacity: usize) -> Result<String, CodecError> {
+    encode_sized(&PartView(ru, Part::Head), "resource update (progress)", room(capacity))
+}
+
+/// A buffer size for a document that was `last` bytes long: a little more, since it may grow.
+fn room(last: usize) -> usize {
+    if last == 0 { 256 } else { last + last / 8 + 256 }
+}
+
+/// Decodes a resource update from its two stored parts, written by [`encode_update_fixed`]
+/// and [`encode_update_progress`]: the same value as decoding the whole document, so that
+/// [`encode_resource_update`](super::encode_resource_update) writes the same bytes. Members
+/// of `progress` that are not progress fields are ignored.
+///
+/// # Errors
+/// [`CodecError::Decode`] naming the part and the offending field.
+pub fn decode_update_parts(fixed: &[u8], progress: &[u8]) -> Result<ResourceUpdate, CodecError> {
+    let mut ru: ResourceUpdate = decode(fixed, "resource update (fixed part)")?;
+    let progress: ResourceUpdate = decode(progress, "resource update (progress)")?;
+    progress.move_part(Part::Head, &mut ru);
+    Ok(ru)
+}
+
+/// Splits a whole resource update document (as stored before the split, or as the Go agent
+/// writes it) into its fixed part and its progress, for migrations.
+///
+/// # Errors
+/// [`CodecError::Decode`] when `whole` is not a resource update; [`CodecError::Encode`].
+pub fn split_resource_update(whole: &[u8]) -> Result<(String, String), CodecError> {
+    let ru: ResourceUpdate = decode(whole, "resource update")?;
+    Ok((encode_update_fixed(&ru, whole.len())?, encode_update_progress(&ru, 0)?))
 }
 
 #[cfg(test)]
@@ -181,5 +236,83 @@ mod tests {
             ..FormaCommand::default()
         };
         assert_eq!(target, expected);
+    }
+
+    /// A resource update with every field set to a value that `omitempty` keeps, and an
+    /// unknown member. No `..`: a new field stops this from compiling until it is set here.
+    fn full_update() -> ResourceUpdate {
+        use crate::model::{CommandSource, Operation, ProgressResult, Resource, Target};
+        let mut extra = UnknownFields::default();
+        extra.insert("Future", RawJson::new(r#"{"a":1}"#).expect("valid JSON"));
+        let raw = |s: &str| Some(RawJson::new(s).expect("valid JSON"));
+        let ts = |s: &str| Timestamp::parse(s).expect("valid timestamp");
+        ResourceUpdate {
+            resource: Resource { ksuid: "2qK".into(), ..Resource::default() },
+            resource_target: Target::default(),
+            existing_resource: Resource::default(),
+            existing_target: Target::default(),
+            operation: Operation::Update,
+            metadata: raw("{}"),
+            state: crate::model::ResourceUpdateState::InProgress,
+            start_ts: ts("2025-12-19T23:51:57Z"),
+            modified_ts: ts("2025-12-19T23:52:57.5Z"),
+            retries: 1,
+            remaining: 2,
+            version: "v".into(),
+            most_recent_progress_result: ProgressResult::default(),
+            progress_result: Some(vec![ProgressResult::default()]),
+            source: CommandSource::default(),
+            remaining_resolvables: vec!["formae://x".into()],
+            stack_label: "s".into(),
+            group_id: "g".into(),
+            reference_labels: [("k".to_owned(), "v".to_owned())].into_iter().collect(),
+            previous_properties: raw(r#"{"p":1}"#),
+            match_filters: raw("[]"),
+            extra,
+        }
+    }
+
+    #[test]
+    fn every_key_of_a_resource_update_is_stored_in_exactly_one_part() {
+        let ru = full_update();
+        let whole = keys(&crate::codec::encode_resource_update(&ru).expect("encodes"));
+        let fixed = keys(&encode_update_fixed(&ru, 0).expect("encodes"));
+        let progress = keys(&encode_update_progress(&ru, 0).expect("encodes"));
+        assert_eq!(
+            progress,
+            [
+                "State",
+                "StartTs",
+                "ModifiedTs",
+                "Retries",
+                "Remaining",
+                "Version",
+                "MostRecentProgressResult",
+                "ProgressResult"
+            ]
+        );
+        let declared: Vec<&str> = ResourceUpdate::FIELDS
+            .iter()
+            .filter(|(_, p)| *p == Part::Head)
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(progress, declared);
+        assert!(fixed.contains(&"Resource".to_owned()) && fixed.contains(&"Future".to_owned()));
+        let mut split: Vec<String> = fixed.into_iter().chain(progress).collect();
+        split.sort();
+        let mut whole = whole;
+        whole.sort();
+        assert_eq!(split, whole, "each key in exactly one of fixed and progress");
+    }
+
+    #[test]
+    fn a_resource_update_reassembles_to_the_same_bytes() {
+        let ru = full_update();
+        let whole = crate::codec::encode_resource_update(&ru).expect("encodes");
+        let (fixed, progress) = split_resource_update(whole.as_bytes()).expect("splits");
+        let back = decode_update_parts(fixed.as_bytes(), progress.as_bytes()).expect("decodes");
+        assert_eq!(back, ru);
+        assert_eq!(crate::codec::encode_resource_update(&back).expect("encodes"), whole);
+        assert!(split_resource_update(b"[1]").is_err(), "not a resource update");
     }
 }

@@ -11,6 +11,11 @@ use crate::codec::go_struct::go_struct;
 go_struct! {
     /// One resource's part of a command. A replace is two entries with the same KSUID: a
     /// `delete` and then a `create`.
+    ///
+    /// The part tags say how it is stored ([`codec`](crate::codec)): the fields tagged
+    /// `{head}` are its *progress*, rewritten by every message about it; the others (the
+    /// resource and its properties, the targets, the existing state) and unknown members are
+    /// its *fixed* part, written when it is stored and again only when a message changes it.
     pub struct ResourceUpdate {
         /// The desired state.
         resource: Resource => "Resource",
@@ -25,21 +30,21 @@ go_struct! {
         /// Plugin metadata (raw JSON); `None` is written as `null`.
         metadata: Option<RawJson> => "MetaData",
         /// The state.
-        state: ResourceUpdateState => "State",
+        state: ResourceUpdateState => "State" {head},
         /// When work started.
-        start_ts: Timestamp => "StartTs",
+        start_ts: Timestamp => "StartTs" {head},
         /// When it last changed.
-        modified_ts: Timestamp => "ModifiedTs",
+        modified_ts: Timestamp => "ModifiedTs" {head},
         /// Retries made.
-        retries: u16 => "Retries",
+        retries: u16 => "Retries" {head},
         /// Retries remaining.
-        remaining: i16 => "Remaining",
+        remaining: i16 => "Remaining" {head},
         /// The version written by the resource persister; non-empty means something changed.
-        version: String => "Version",
+        version: String => "Version" {head},
         /// The latest progress result.
-        most_recent_progress_result: ProgressResult => "MostRecentProgressResult",
+        most_recent_progress_result: ProgressResult => "MostRecentProgressResult" {head},
         /// One progress result per plugin operation; `None` is written as `null`.
-        progress_result: Option<Vec<ProgressResult>> => "ProgressResult",
+        progress_result: Option<Vec<ProgressResult>> => "ProgressResult" {head},
         /// Where the update came from.
         source: CommandSource => "Source" [omitempty],
         /// URIs still to resolve.

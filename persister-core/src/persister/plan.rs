@@ -5,7 +5,7 @@ use super::resources::{bulk, cancel_all_refs, complete, finalize_incomplete, pro
 use super::stage::{Fate, Stage};
 use super::targets::target_states;
 use super::write_set::{Planned, Refusal, WriteSet};
-use crate::cache::{Entry, ResourceIndex};
+use crate::cache::{Entry, ResourceIndex, RowSize};
 use crate::error::StoreError;
 use crate::messages::{Ack, Message, Reply};
 use crate::model::{FormaCommand, ResourceUpdateState};
@@ -102,7 +102,7 @@ impl Persister {
             }
         }
         let header_bytes = (stored.header.body.len(), stored.header.head.len());
-        let ru_bytes = stored.resource_updates.iter().map(|r| r.data.len()).collect();
+        let ru_bytes = stored.resource_updates.iter().map(RowSize::of).collect();
         let completions = stored.resource_updates.iter().map(|r| r.completion).collect();
         let entry =
             Entry::new(FormaCommand::default(), index, completions, 0, header_bytes, ru_bytes);

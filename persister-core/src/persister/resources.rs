@@ -2,7 +2,7 @@
 //! finalize-incomplete (D9). Each public method sends its message through
 //! [`Persister::handle`]; the functions below compute its effect on the staged entry.
 
-use super::write_set::{Planned, Refusal, WriteSet, checkpoint, settle};
+use super::write_set::{Changed, Planned, Refusal, WriteSet, checkpoint, settle};
 use super::{CodecStats, Persister, PersisterConfig, stage::Fate};
 use crate::cache::Entry;
 use crate::error::{Error, Result};
@@ -137,17 +137,21 @@ pub(super) fn progress(
             None => list.push(progress.clone()),
         }
         ru.most_recent_progress_result = progress;
+        let mut fixed = false;
         if let Some(props) = &msg.resource_properties {
             // `Properties` has no omitempty: a raw `null` is stored as nil, as it reads back.
-            ru.resource.properties = (!props.is_null()).then(|| props.clone());
+            let props = (!props.is_null()).then(|| props.clone());
+            fixed |= ru.resource.properties != props;
+            ru.resource.properties = props;
         }
         if let Some(props) = &msg.resource_read_only_properties {
+            fixed |= ru.resource.read_only_properties.as_ref() != Some(props);
             ru.resource.read_only_properties = Some(props.clone());
         }
         if !msg.version.is_empty() {
             ru.version.clone_from(&msg.version);
         }
-        rows.push(p);
+        rows.push(Changed { position: p, fixed });
     }
     let command = &mut entry.command;
     if command.start_ts.is_zero() {
@@ -192,10 +196,14 @@ pub(super) fn complete(
     ru.state = msg.final_state;
     ru.start_ts = msg.resource_start_ts;
     ru.modified_ts = msg.resource_modified_ts;
+    let mut fixed = false;
     if let Some(props) = properties {
-        ru.resource.properties = (!props.is_null()).then_some(props);
+        let props = (!props.is_null()).then_some(props);
+        fixed |= ru.resource.properties != props;
+        ru.resource.properties = props;
     }
     if read_only.is_some() {
+        fixed |= ru.resource.read_only_properties != read_only;
         ru.resource.read_only_properties = read_only;
     }
     if !msg.version.is_empty() {
@@ -204,7 +212,7 @@ pub(super) fn complete(
     entry.set_completion(p, Completion::Completed);
     entry.command.modified_ts = msg.resource_modified_ts;
     entry.command.state = overall_state(&entry.command);
-    settle(codec, config, &msg.command_id, entry, vec![p], false)
+    settle(codec, config, &msg.command_id, entry, vec![Changed { position: p, fixed }], false)
 }
 
 /// The references of every resource update of `entry` that is not final, for cancel-all;
@@ -256,7 +264,7 @@ pub(super) fn bulk(
         ru.state = state;
         ru.modified_ts = modified_ts;
         entry.set_completion(p, Completion::MadeFinalByBulk);
-        rows.push(p);
+        rows.push(Changed::progress(p));
     }
     entry.command.modified_ts = modified_ts;
     entry.command.state = overall_state(&entry.command);

@@ -1,11 +1,12 @@
 //! Conversion between a cached command and its stored rows.
 
-use crate::cache::{Entry, ResourceIndex};
+use crate::cache::{Entry, ResourceIndex, RowSize};
 use crate::codec;
 use crate::error::{CodecError, StoreError};
 use crate::model::{FormaCommand, ResourceUpdate};
 use crate::store::{
-    CommandRow, Completion, HeaderUpdate, ResourceUpdateRow, StoredCommand, exact_key,
+    CommandRow, Completion, HeaderUpdate, ResourceUpdateChange, ResourceUpdateRow, StoredCommand,
+    exact_key,
 };
 
 /// Counts of the JSON work the persister did, for tests and benchmarks.
@@ -62,27 +63,54 @@ impl CodecStats {
         })
     }
 
-    /// Encodes one resource update row.
+    /// Encodes one new resource update row, both parts.
     pub(crate) fn row(
         &mut self,
         position: usize,
         ru: &ResourceUpdate,
         completion: Completion,
-        size_hint: usize,
     ) -> Result<ResourceUpdateRow, CodecError> {
-        let data = if size_hint == 0 {
-            codec::encode_resource_update(ru)?
-        } else {
-            codec::encode_sized(ru, "resource update", size_hint + size_hint / 8 + 256)?
-        };
-        self.encoded(&data);
+        let fixed = codec::encode_update_fixed(ru, 0)?;
+        self.encoded(&fixed);
+        let progress = codec::encode_update_progress(ru, 0)?;
+        self.encoded(&progress);
         Ok(ResourceUpdateRow {
-            position: i64::try_from(position).unwrap_or(i64::MAX),
+            position: position_key(position),
             ksuid: ru.resource.ksuid.clone(),
             operation: ru.operation.as_str().to_owned(),
             state: ru.state.as_str().to_owned(),
             completion,
-            data,
+            fixed,
+            progress,
+        })
+    }
+
+    /// Encodes the change to the resource update at `position`: its progress, and its fixed
+    /// part when `fixed` (the message changed the resource). `last` is the size of each part
+    /// when last written, to size the buffers.
+    pub(crate) fn change(
+        &mut self,
+        position: usize,
+        ru: &ResourceUpdate,
+        completion: Completion,
+        fixed: bool,
+        last: RowSize,
+    ) -> Result<ResourceUpdateChange, CodecError> {
+        let fixed = if fixed {
+            let text = codec::encode_update_fixed(ru, last.fixed)?;
+            self.encoded(&text);
+            Some(text)
+        } else {
+            None
+        };
+        let progress = codec::encode_update_progress(ru, last.progress)?;
+        self.encoded(&progress);
+        Ok(ResourceUpdateChange {
+            position: position_key(position),
+            state: ru.state.as_str().to_owned(),
+            completion,
+            fixed,
+            progress,
         })
     }
 
@@ -107,12 +135,11 @@ impl CodecStats {
             .resource_updates
             .iter()
             .enumerate()
-            .map(|(i, ru)| self.row(i, ru, Completion::Pending, 0))
+            .map(|(i, ru)| self.row(i, ru, Completion::Pending))
             .collect::<Result<Vec<ResourceUpdateRow>, _>>()?;
-        let mut header = header;
-        let rows: usize = resource_updates.iter().map(|r| r.data.len()).sum();
-        header.stored_bytes = (header.body.len() + header.head.len() + rows) as u64;
-        Ok(StoredCommand { header, resource_updates })
+        let mut stored = StoredCommand { header, resource_updates };
+        stored.header.stored_bytes = stored.json_bytes() as u64;
+        Ok(stored)
     }
 
     /// Decodes a stored command into a cache entry.
@@ -135,12 +162,13 @@ impl CodecStats {
         let mut ru_bytes = Vec::with_capacity(stored.resource_updates.len());
         command.resource_updates.reserve(stored.resource_updates.len());
         for row in &stored.resource_updates {
-            self.decoded(&row.data);
-            let ru = codec::decode_resource_update(row.data.as_bytes())
+            self.decoded(&row.fixed);
+            self.decoded(&row.progress);
+            let ru = codec::decode_update_parts(row.fixed.as_bytes(), row.progress.as_bytes())
                 .map_err(|e| corrupt(format!("resource_updates[{}]", row.position), e))?;
             command.resource_updates.push(ru);
             completions.push(row.completion);
-            ru_bytes.push(row.data.len());
+            ru_bytes.push(RowSize::of(row));
         }
         let index = ResourceIndex::build(&command.resource_updates).map_err(|d| {
             StoreError::DuplicateKey {
@@ -151,4 +179,9 @@ impl CodecStats {
         })?;
         Ok(Entry::new(command, index, completions, stored.header.revision, header_bytes, ru_bytes))
     }
+}
+
+/// A position as stored.
+fn position_key(position: usize) -> i64 {
+    i64::try_from(position).unwrap_or(i64::MAX)
 }

@@ -68,6 +68,23 @@ impl From<CodecError> for Refusal {
 /// The outcome of planning one message.
 pub(super) type Planned = std::result::Result<WriteSet, Refusal>;
 
+/// A resource update a message changed: its position, and whether the change reaches its
+/// fixed part (the resource's properties), which is then rewritten with its progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Changed {
+    /// The position.
+    pub(super) position: usize,
+    /// The fixed part changed too.
+    pub(super) fixed: bool,
+}
+
+impl Changed {
+    /// A change to the progress alone.
+    pub(super) fn progress(position: usize) -> Self {
+        Self { position, fixed: false }
+    }
+}
+
 /// Builds the checkpoint that writes the head (and the body, with `body`) of `entry` and its
 /// resource updates at `rows`, then advances the entry to the revision the checkpoint
 /// creates, as if it were already written.
@@ -78,21 +95,28 @@ pub(super) fn checkpoint(
     codec: &mut CodecStats,
     id: &str,
     entry: &mut Entry,
-    rows: &[usize],
+    rows: &[Changed],
     body: bool,
 ) -> Result<WriteOp, CodecError> {
     let mut header = codec.header_update(&entry.command, body)?;
     let mut resource_updates = Vec::with_capacity(rows.len());
-    for &p in rows {
+    for &Changed { position: p, fixed } in rows {
         if let Some(ru) = entry.command.resource_updates.get(p) {
-            resource_updates.push(codec.row(p, ru, entry.completion(p), entry.ru_size(p))?);
+            resource_updates.push(codec.change(
+                p,
+                ru,
+                entry.completion(p),
+                fixed,
+                entry.ru_size(p),
+            )?);
         }
     }
-    let sizes: Vec<(usize, usize)> = resource_updates
-        .iter()
-        .filter_map(|r| usize::try_from(r.position).ok().map(|p| (p, r.data.len())))
-        .collect();
-    entry.set_sizes(header.head.len(), header.body.as_ref().map(String::len), &sizes);
+    for r in &resource_updates {
+        if let Ok(p) = usize::try_from(r.position) {
+            entry.set_row_size(p, r.fixed.as_ref().map(String::len), r.progress.len());
+        }
+    }
+    entry.set_header_sizes(header.head.len(), header.body.as_ref().map(String::len));
     header.stored_bytes = entry.bytes() as u64;
     let checkpoint = Checkpoint {
         command_id: id.to_owned(),
@@ -115,7 +139,7 @@ pub(super) fn settle(
     config: &PersisterConfig,
     id: &str,
     entry: &mut Entry,
-    mut rows: Vec<usize>,
+    mut rows: Vec<Changed>,
     force: bool,
 ) -> Planned {
     let spoiled = |e: CodecError| Refusal::Spoiled(e.into());
@@ -139,9 +163,11 @@ pub(super) fn settle(
             deleted: true,
         });
     }
+    // Hashing may change a resource's properties as well as its progress results.
     for p in hashed.resource_updates {
-        if !rows.contains(&p) {
-            rows.push(p);
+        match rows.iter_mut().find(|c| c.position == p) {
+            Some(changed) => changed.fixed = true,
+            None => rows.push(Changed { position: p, fixed: true }),
         }
     }
     let op = checkpoint(codec, id, entry, &rows, hashed.body).map_err(spoiled)?;

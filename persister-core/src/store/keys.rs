@@ -48,7 +48,8 @@ mod tests {
             operation: operation.into(),
             state: "NotStarted".into(),
             completion: Completion::Pending,
-            data: "{}".into(),
+            fixed: "{}".into(),
+            progress: "{}".into(),
         }
     }
 

@@ -41,9 +41,9 @@ impl MemoryStore {
         let map = self.lock();
         map.values()
             .flat_map(|c| {
-                [c.header.body.clone(), c.header.head.clone()]
-                    .into_iter()
-                    .chain(c.resource_updates.iter().map(|r| r.data.clone()))
+                [c.header.body.clone(), c.header.head.clone()].into_iter().chain(
+                    c.resource_updates.iter().flat_map(|r| [r.fixed.clone(), r.progress.clone()]),
+                )
             })
             .collect()
     }
@@ -106,7 +106,10 @@ fn apply(map: &mut Map, checkpoint: Checkpoint) -> StoreResult<()> {
         let ru = &mut current.resource_updates[slot];
         ru.state = row.state;
         ru.completion = row.completion;
-        ru.data = row.data;
+        if let Some(fixed) = row.fixed {
+            ru.fixed = fixed;
+        }
+        ru.progress = row.progress;
     }
     Ok(())
 }

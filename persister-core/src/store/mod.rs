@@ -1,7 +1,12 @@
 //! The storage trait [`CommandStore`] and the rows it stores.
 //!
-//! Backends store rows and bytes that the core hands them; they never parse the model JSON.
+//! Backends store rows and bytes that the core hands them; they never parse the model JSON,
+//! except in a migration that changes how it is stored, which goes through
+//! [`codec`](crate::codec) (migration 3 splits each resource update with
+//! [`codec::split_resource_update`](crate::codec::split_resource_update)).
 
+pub mod columns;
+mod filter;
 mod keys;
 mod memory;
 mod rows;
@@ -12,11 +17,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use filter::ListFilter;
 pub use keys::check_unique_keys;
 pub(crate) use keys::first_repeated_key;
 pub use memory::MemoryStore;
 pub use rows::{
-    Checkpoint, CommandRow, Completion, FINAL_COMMAND_STATES, HeaderUpdate, ListFilter,
+    Checkpoint, CommandRow, Completion, FINAL_COMMAND_STATES, HeaderUpdate, ResourceUpdateChange,
     ResourceUpdateRow, StoredCommand, WriteOp,
 };
 pub use summary::{

@@ -1,8 +1,6 @@
 //! Row types exchanged with a [`CommandStore`](super::CommandStore).
 
-use crate::model::{CommandKind, CommandState, Timestamp};
-
-use super::summary::{Cursor, exact_key};
+use crate::model::CommandState;
 
 /// The names of the final command states ([`CommandState::FINAL`]), as stored in the `state`
 /// column; [`CommandStore::list_unfinished`](super::CommandStore::list_unfinished) lists
@@ -88,8 +86,8 @@ pub struct CommandRow {
     pub modified_ts_ns: u16,
     /// Incremented by every write; writes are conditional on it.
     pub revision: i64,
-    /// The JSON bytes of the whole command: `body`, `head` and every resource update's `data`
-    /// together, as the writer computed them (see [`HeaderUpdate::stored_bytes`]).
+    /// The JSON bytes of the whole command as stored: `body`, `head` and every resource
+    /// update's `fixed` and `progress` together, as the writer computed them (see [`HeaderUpdate::stored_bytes`]).
     pub stored_bytes: u64,
     /// JSON of the parts that never change after insert (may be rewritten at finalization).
     pub body: String,
@@ -97,7 +95,7 @@ pub struct CommandRow {
     pub head: String,
 }
 
-/// One resource update row (`Debug` shows the length of `data`, not its text).
+/// One resource update row (`Debug` shows the lengths of its JSON, not its text).
 #[derive(Clone, PartialEq, Eq)]
 pub struct ResourceUpdateRow {
     /// Position in the command's list, from 0; never changes.
@@ -110,8 +108,44 @@ pub struct ResourceUpdateRow {
     pub state: String,
     /// The completion record.
     pub completion: Completion,
-    /// The resource update's JSON.
-    pub data: String,
+    /// The JSON of the resource update's fixed part: the resource and its properties,
+    /// targets, existing state and unknown members
+    /// ([`codec::encode_update_fixed`](crate::codec::encode_update_fixed)).
+    pub fixed: String,
+    /// The JSON of its progress: state, times, retries, version and progress results
+    /// ([`codec::encode_update_progress`](crate::codec::encode_update_progress)).
+    pub progress: String,
+}
+
+impl ResourceUpdateRow {
+    /// The change that writes this row's state, completion and both parts over the stored
+    /// row at its position.
+    pub fn into_change(self) -> ResourceUpdateChange {
+        ResourceUpdateChange {
+            position: self.position,
+            state: self.state,
+            completion: self.completion,
+            fixed: Some(self.fixed),
+            progress: self.progress,
+        }
+    }
+}
+
+/// A change to a stored resource update row, matched by position: its KSUID and operation
+/// never change, and its fixed part only when a message changes the resource
+/// (`Debug` shows the lengths of its JSON, not its text).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResourceUpdateChange {
+    /// The row's position.
+    pub position: i64,
+    /// The new state, for queries.
+    pub state: String,
+    /// The new completion record.
+    pub completion: Completion,
+    /// The new fixed part; `None` leaves the stored one as it is.
+    pub fixed: Option<String>,
+    /// The new progress.
+    pub progress: String,
 }
 
 /// A command as stored: header and resource updates ordered by position.
@@ -121,6 +155,22 @@ pub struct StoredCommand {
     pub header: CommandRow,
     /// The resource update rows, ordered by position.
     pub resource_updates: Vec<ResourceUpdateRow>,
+}
+
+impl StoredCommand {
+    /// Every JSON document stored for the command: body, head, then each resource update's
+    /// fixed part and progress, by position.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        [self.header.body.as_str(), self.header.head.as_str()].into_iter().chain(
+            self.resource_updates.iter().flat_map(|r| [r.fixed.as_str(), r.progress.as_str()]),
+        )
+    }
+
+    /// The bytes of [`texts`](Self::texts) together: what [`CommandRow::stored_bytes`] holds
+    /// when the writer computed it.
+    pub fn json_bytes(&self) -> usize {
+        self.texts().map(str::len).sum()
+    }
 }
 
 /// New values for a command's mutable header columns (`Debug` shows JSON lengths only).
@@ -154,111 +204,10 @@ pub struct Checkpoint {
     pub expected_revision: i64,
     /// The header's new mutable fields.
     pub header: HeaderUpdate,
-    /// Changed resource update rows, matched by position (KSUID and operation never change).
-    pub resource_updates: Vec<ResourceUpdateRow>,
+    /// Changed resource update rows, matched by position.
+    pub resource_updates: Vec<ResourceUpdateChange>,
 }
 
-/// Which commands [`CommandStore::list`](super::CommandStore::list) and
-/// [`CommandStore::list_summaries`](super::CommandStore::list_summaries) return.
-///
-/// Every condition set must hold. `since` and `until` compare the exact `StartTs`
-/// (nanoseconds): `since` is inclusive, `until` exclusive.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ListFilter {
-    /// Only commands in this state.
-    pub state: Option<CommandState>,
-    /// Only commands of this client.
-    pub client_id: Option<String>,
-    /// Only commands of this kind.
-    pub command: Option<CommandKind>,
-    /// Only commands whose `StartTs` is at or after this time.
-    pub since: Option<Timestamp>,
-    /// Only commands whose `StartTs` is before this time.
-    pub until: Option<Timestamp>,
-    /// Only commands whose state is not final (not in [`FINAL_COMMAND_STATES`]).
-    pub unfinished: bool,
-    /// Only commands after this cursor in the listing order: the next page.
-    pub after: Option<Cursor>,
-    /// At most this many (the page size of `list_summaries`).
-    pub limit: Option<u32>,
-}
-
-impl ListFilter {
-    /// Every command.
-    pub fn all() -> Self {
-        Self::default()
-    }
-
-    /// Only commands in `state`.
-    #[must_use]
-    pub fn state(mut self, state: CommandState) -> Self {
-        self.state = Some(state);
-        self
-    }
-
-    /// Only commands of `client_id` (`""`: the commands stored without one).
-    #[must_use]
-    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        self.client_id = Some(client_id.into());
-        self
-    }
-
-    /// Only commands of kind `command`.
-    #[must_use]
-    pub fn command(mut self, command: CommandKind) -> Self {
-        self.command = Some(command);
-        self
-    }
-
-    /// Only commands whose `StartTs` is at or after `since`.
-    #[must_use]
-    pub fn since(mut self, since: Timestamp) -> Self {
-        self.since = Some(since);
-        self
-    }
-
-    /// Only commands whose `StartTs` is before `until`.
-    #[must_use]
-    pub fn until(mut self, until: Timestamp) -> Self {
-        self.until = Some(until);
-        self
-    }
-
-    /// Only commands whose state is not final (`true`), or any (`false`, the default).
-    #[must_use]
-    pub fn unfinished(mut self, unfinished: bool) -> Self {
-        self.unfinished = unfinished;
-        self
-    }
-
-    /// Only commands after `cursor` in the listing order (the cursor of
-    /// [`SummaryPage::next`](super::SummaryPage::next)).
-    #[must_use]
-    pub fn after(mut self, cursor: Cursor) -> Self {
-        self.after = Some(cursor);
-        self
-    }
-
-    /// At most `limit` commands.
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// True when `row` passes the filter (limit aside).
-    pub fn matches(&self, row: &CommandRow) -> bool {
-        let key = (row.start_ts, row.start_ts_ns);
-        self.state.is_none_or(|s| s.as_str() == row.state)
-            && self.client_id.as_ref().is_none_or(|c| Some(c) == row.client_id.as_ref())
-            && self.command.is_none_or(|c| c.as_str() == row.command)
-            && self.since.is_none_or(|t| key >= exact_key(t))
-            && self.until.is_none_or(|t| key < exact_key(t))
-            && !(self.unfinished && FINAL_COMMAND_STATES.contains(&row.state.as_str()))
-            && self.after.as_ref().is_none_or(|c| (key, row.id.as_str()) < c.key())
-    }
-}
 /// One write of a batch applied by [`CommandStore::write_batch`](super::CommandStore::write_batch).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WriteOp {
@@ -311,7 +260,20 @@ impl std::fmt::Debug for ResourceUpdateRow {
             .field("operation", &self.operation)
             .field("state", &self.state)
             .field("completion", &self.completion)
-            .field("data", &Len(&self.data))
+            .field("fixed", &Len(&self.fixed))
+            .field("progress", &Len(&self.progress))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ResourceUpdateChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceUpdateChange")
+            .field("position", &self.position)
+            .field("state", &self.state)
+            .field("completion", &self.completion)
+            .field("fixed", &self.fixed.as_deref().map(Len))
+            .field("progress", &Len(&self.progress))
             .finish()
     }
 }

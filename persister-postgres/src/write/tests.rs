@@ -4,18 +4,28 @@ use persister_core::Completion;
 
 use super::*;
 
-fn row(position: i64, data: &str) -> ResourceUpdateRow {
-    ResourceUpdateRow {
+/// A change of the progress alone at `position`.
+fn row(position: i64, progress: &str) -> ResourceUpdateChange {
+    ResourceUpdateChange {
         position,
-        ksuid: format!("k{position}"),
-        operation: "create".into(),
         state: "NotStarted".into(),
         completion: Completion::Pending,
-        data: data.into(),
+        fixed: None,
+        progress: progress.into(),
     }
 }
 
-fn checkpoint(id: &str, expected_revision: i64, rows: Vec<ResourceUpdateRow>) -> Checkpoint {
+/// A change of both parts at `position`.
+fn with_fixed(position: i64, fixed: &str, progress: &str) -> ResourceUpdateChange {
+    ResourceUpdateChange { fixed: Some(fixed.into()), ..row(position, progress) }
+}
+
+/// The progress of each effect.
+fn progress<'a>(effects: &[RowEffect<'a>]) -> Vec<&'a str> {
+    effects.iter().map(|e| e.last.progress.as_str()).collect()
+}
+
+fn checkpoint(id: &str, expected_revision: i64, rows: Vec<ResourceUpdateChange>) -> Checkpoint {
     Checkpoint {
         command_id: id.into(),
         expected_revision,
@@ -48,9 +58,7 @@ fn consecutive_applies_of_a_command_merge() {
         Planned::Apply(c, 3) => {
             assert_eq!((c.command_id.as_str(), c.expected_revision), ("a", 0));
             assert_eq!(c.header.head, "h2", "the last header wins");
-            let data: Vec<&str> =
-                last_per_position(&c.resource_updates).iter().map(|r| r.data.as_str()).collect();
-            assert_eq!(data, ["a0'", "a2"]);
+            assert_eq!(progress(&last_per_position(&c.resource_updates)), ["a0'", "a2"]);
         }
         other => panic!("{other:?}"),
     }
@@ -70,13 +78,32 @@ fn applies_with_a_gap_in_revisions_do_not_merge() {
 #[test]
 fn the_last_row_of_a_position_wins() {
     let rows = [row(0, "a"), row(1, "b"), row(0, "c")];
-    let data: Vec<&str> = last_per_position(&rows).iter().map(|r| r.data.as_str()).collect();
-    assert_eq!(data, ["b", "c"]);
+    assert_eq!(progress(&last_per_position(&rows)), ["b", "c"]);
+}
+
+#[test]
+fn a_fixed_part_written_before_the_last_change_of_its_position_is_kept() {
+    let rows = [
+        with_fixed(0, "f0", "a"),
+        row(0, "b"),
+        row(1, "c"),
+        with_fixed(1, "f1", "d"),
+        with_fixed(2, "f2", "e"),
+        with_fixed(2, "f2'", "f"),
+        row(3, "g"),
+    ];
+    let effects = last_per_position(&rows);
+    assert_eq!(progress(&effects), ["b", "d", "f", "g"]);
+    let fixed: Vec<Option<&str>> = effects.iter().map(|e| e.fixed).collect();
+    assert_eq!(fixed, [Some("f0"), Some("f1"), Some("f2'"), None]);
 }
 
 #[test]
 fn the_largest_value_is_named() {
-    let rows = [row(0, "a"), row(7, "bbbbbb")];
-    assert_eq!(largest([("body", 3), ("head", 2)], &rows), ("resource_updates[7].data".into(), 6));
-    assert_eq!(largest([("body", 9)], &rows), ("body".into(), 9));
+    let rows = [(0, "progress", 1), (7, "fixed", 6)];
+    assert_eq!(
+        largest([("body", 3), ("head", 2)], rows.into_iter()),
+        ("resource_updates[7].fixed".into(), 6)
+    );
+    assert_eq!(largest([("body", 9)], rows.into_iter()), ("body".into(), 9));
 }

@@ -4,7 +4,7 @@
 use persister_core::{
     CommandState, CommandStore, ListFilter, ResourceUpdateState, StoreError, Timestamp,
 };
-use persister_sqlite::{SqliteConfig, SqliteStore};
+use persister_sqlite::{SCHEMA_VERSION, SqliteConfig, SqliteStore};
 
 use crate::support::{TempDb, checkpoint, command};
 
@@ -75,13 +75,24 @@ async fn a_version_1_database_is_migrated_in_place_and_lists_correctly() {
     let db = TempDb::new("v1");
     version_1(&db);
     let store = SqliteStore::open(db.config()).await.expect("open migrates");
-    assert_eq!(user_version(&db), 2);
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
     let page = store.list_summaries(&ListFilter::all()).await.expect("list");
     let ids: Vec<&str> = page.summaries.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["new", "old"]);
     let old = &page.summaries[1];
-    // Bytes, not characters: "é" and "ü" take two bytes each.
-    let bytes = r#"{"ID":"old","D":"é"}"#.len() + 2 + r#"{"ü":1}"#.len() + 2;
+    // Bytes as stored after the split of migration 3, not characters ("é" takes two).
+    let bytes: i64 = db
+        .raw()
+        .query_row(
+            "SELECT length(CAST(body AS BLOB)) + length(CAST(head AS BLOB)) + (SELECT \
+               sum(length(CAST(fixed AS BLOB)) + length(CAST(progress AS BLOB))) \
+               FROM resource_updates WHERE command_id = 'old') \
+             FROM forma_commands WHERE command_id = 'old'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("sizes");
+    assert!(bytes > r#"{"ID":"old","D":"é"}"#.len() as i64 + 2 + r#"{"ü":1}"#.len() as i64 + 2);
     assert_eq!(old.stored_bytes, bytes as u64);
     assert_eq!((old.resource_updates, old.final_resource_updates), (2, 2));
     assert_eq!(old.by_state.get(&ResourceUpdateState::Failed), Some(&1));
@@ -91,6 +102,17 @@ async fn a_version_1_database_is_migrated_in_place_and_lists_correctly() {
         (new.state, new.client_id.as_str(), new.stored_bytes),
         (CommandState::InProgress, "", 26)
     );
+    // A document that is not a resource update cannot be split: it is kept whole, and
+    // loading its command reports it as loading it did before.
+    let kept: (String, String) = db
+        .raw()
+        .query_row(
+            "SELECT fixed, progress FROM resource_updates WHERE command_id = 'new'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("row");
+    assert_eq!(kept, ("[]".to_owned(), String::new()));
     // The migrated rows take writes, and the listing follows them.
     let mut cp = checkpoint("new", 0, "Success", &[]);
     cp.header.stored_bytes = 99;
@@ -154,7 +176,7 @@ async fn read_only_reads_while_another_connection_writes() {
     assert!(reader.load("c2").await.expect("load").is_some());
     let err = reader.insert(command("c3", 3, 0)).await.expect_err("a read-only store");
     assert!(matches!(err, StoreError::Backend { transient: false, .. }), "{err:?}");
-    assert_eq!(reader.info().await.expect("info").schema_version, 2);
+    assert_eq!(reader.info().await.expect("info").schema_version, SCHEMA_VERSION);
     assert_eq!(writer.list(&ListFilter::all()).await.expect("list").len(), 2);
 }
 
@@ -163,18 +185,27 @@ async fn read_only_refuses_other_schema_versions_without_writing() {
     let db = TempDb::new("ro-old");
     version_1(&db);
     let err = SqliteStore::open(db.config().read_only(true)).await.expect_err("too old");
-    assert!(matches!(err, StoreError::SchemaTooOld { found: 1, required: 2 }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::SchemaTooOld { found: 1, required: SCHEMA_VERSION }),
+        "{err:?}"
+    );
     assert_eq!(user_version(&db), 1, "a read-only open migrates nothing");
 
     let db = TempDb::new("ro-new");
-    db.raw().pragma_update(None, "user_version", 3).expect("version 3");
+    db.raw().pragma_update(None, "user_version", SCHEMA_VERSION + 1).expect("a newer version");
     let err = SqliteStore::open(db.config().read_only(true)).await.expect_err("too new");
-    assert!(matches!(err, StoreError::SchemaTooNew { found: 3, supported: 2 }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found, supported: SCHEMA_VERSION } if found == SCHEMA_VERSION + 1),
+        "{err:?}"
+    );
 
     let db = TempDb::new("ro-empty");
     db.raw().execute_batch("CREATE TABLE other (x)").expect("a database of nothing of ours");
     let err = SqliteStore::open(db.config().read_only(true)).await.expect_err("no schema");
-    assert!(matches!(err, StoreError::SchemaTooOld { found: 0, required: 2 }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::SchemaTooOld { found: 0, required: SCHEMA_VERSION }),
+        "{err:?}"
+    );
 
     let missing = TempDb::new("ro-missing");
     let err = SqliteStore::open(missing.config().read_only(true)).await.expect_err("no file");
@@ -204,7 +235,7 @@ async fn purge_then_reclaim_gives_pages_back() {
     assert_eq!(purged.len(), 20);
     store.reclaim().await.expect("reclaim");
     let info = store.info().await.expect("info");
-    assert_eq!((info.backend, info.schema_version), ("sqlite", 2));
+    assert_eq!((info.backend, info.schema_version), ("sqlite", SCHEMA_VERSION));
     let after = info.database_bytes.expect("known");
     assert!(after * 4 < full, "reclaimed: {full} bytes before, {after} after");
     let wal = std::fs::metadata(format!("{}-wal", db.path.display())).map_or(0, |m| m.len());

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::support::{TempDb, checkpoint, command, outcome};
 use persister_core::{CommandStore, Completion, ListFilter, StoreError};
-use persister_sqlite::{Durability, SqliteConfig, SqliteStore};
+use persister_sqlite::{Durability, SCHEMA_VERSION, SqliteConfig, SqliteStore};
 
 fn user_version(db: &TempDb) -> i64 {
     db.raw().pragma_query_value(None, "user_version", |row| row.get(0)).expect("user_version")
@@ -23,7 +23,7 @@ fn tables(db: &TempDb) -> Vec<String> {
 async fn migrations_apply_on_a_fresh_file_and_reopen_is_idempotent() {
     let db = TempDb::new("migrate");
     let store = SqliteStore::open(db.config()).await.expect("open fresh file");
-    assert_eq!(user_version(&db), 2);
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
     assert_eq!(tables(&db), ["forma_commands", "resource_updates"]);
     let mode: String =
         db.raw().pragma_query_value(None, "journal_mode", |row| row.get(0)).expect("journal_mode");
@@ -33,19 +33,19 @@ async fn migrations_apply_on_a_fresh_file_and_reopen_is_idempotent() {
 
     for _ in 0..2 {
         let store = SqliteStore::open(db.config()).await.expect("reopen");
-        assert_eq!(user_version(&db), 2);
+        assert_eq!(user_version(&db), SCHEMA_VERSION);
         assert_eq!(store.load("c1").await.expect("load").expect("kept").resource_updates.len(), 2);
     }
 }
 
 #[tokio::test]
 async fn a_newer_schema_is_refused() {
-    for found in [3, 99] {
+    for found in [SCHEMA_VERSION + 1, 99] {
         let db = TempDb::new("too-new");
         db.raw().pragma_update(None, "user_version", found).expect("set user_version");
         let result = SqliteStore::open(db.config()).await;
         assert!(
-            matches!(result, Err(StoreError::SchemaTooNew { found: f, supported: 2 }) if f == found),
+            matches!(result, Err(StoreError::SchemaTooNew { found: f, supported: SCHEMA_VERSION }) if f == found),
             "{result:?}"
         );
         assert_eq!(user_version(&db), found, "the refused database was changed");
@@ -84,7 +84,8 @@ async fn blob_json_columns_are_read_back() {
     let raw = db.raw();
     raw.execute_batch(
         "UPDATE forma_commands SET body = CAST(body AS BLOB), head = CAST(head AS BLOB);
-         UPDATE resource_updates SET data = CAST(data AS BLOB);",
+         UPDATE resource_updates SET fixed = CAST(fixed AS BLOB), \
+           progress = CAST(progress AS BLOB);",
     )
     .expect("rewrite as blobs");
     let kind: String = raw
@@ -104,8 +105,12 @@ async fn corrupt_values_are_reported_with_their_field() {
         ("UPDATE forma_commands SET state = X'FF'", "state"),
         ("UPDATE forma_commands SET start_ts = 'yesterday'", "start_ts"),
         (
-            "UPDATE resource_updates SET data = X'C328' WHERE position = 1",
-            "resource_updates[1].data",
+            "UPDATE resource_updates SET fixed = X'C328' WHERE position = 1",
+            "resource_updates[1].fixed",
+        ),
+        (
+            "UPDATE resource_updates SET progress = X'FF' WHERE position = 0",
+            "resource_updates[0].progress",
         ),
         (
             "UPDATE resource_updates SET completion = 7 WHERE position = 0",

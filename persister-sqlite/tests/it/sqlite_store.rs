@@ -83,8 +83,13 @@ async fn apply_updates_header_and_listed_rows() {
     let completed: Vec<bool> =
         loaded.resource_updates.iter().map(|r| !r.completion.is_pending()).collect();
     assert_eq!(completed, [true, true, true]);
-    assert_eq!(loaded.resource_updates[1].data, r#"{"Done":1,"After":0}"#);
-    assert_eq!(loaded.resource_updates[2].data, r#"{"Done":2,"After":1}"#);
+    assert_eq!(loaded.resource_updates[1].progress, r#"{"Done":1,"After":0}"#);
+    assert_eq!(loaded.resource_updates[1].fixed, r#"{"Fixed":1,"After":0}"#);
+    assert_eq!(loaded.resource_updates[2].progress, r#"{"Done":2,"After":1}"#);
+    assert_eq!(
+        loaded.resource_updates[2].fixed, original.resource_updates[2].fixed,
+        "a change without a fixed part keeps the stored one"
+    );
 }
 
 #[tokio::test]

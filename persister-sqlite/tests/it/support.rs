@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use persister_core::{
-    Checkpoint, CommandRow, Completion, HeaderUpdate, ResourceUpdateRow, StoreError, StoreResult,
-    StoredCommand,
+    Checkpoint, CommandRow, Completion, HeaderUpdate, ResourceUpdateChange, ResourceUpdateRow,
+    StoreError, StoreResult, StoredCommand,
 };
 use persister_sqlite::SqliteConfig;
 
@@ -59,7 +59,8 @@ pub(crate) fn update(position: i64, ksuid: &str, operation: &str) -> ResourceUpd
         operation: operation.into(),
         state: "NotStarted".into(),
         completion: Completion::Pending,
-        data: format!(r#"{{"Ksuid":"{ksuid}","Operation":"{operation}","Position":{position}}}"#),
+        fixed: format!(r#"{{"Ksuid":"{ksuid}","Operation":"{operation}","Position":{position}}}"#),
+        progress: r#"{"State":"NotStarted"}"#.into(),
     }
 }
 
@@ -118,11 +119,13 @@ pub(crate) fn checkpoint(id: &str, expected: i64, state: &str, positions: &[i64]
         },
         resource_updates: positions
             .iter()
-            .map(|&p| ResourceUpdateRow {
+            .map(|&p| ResourceUpdateChange {
+                position: p,
                 state: "Success".into(),
                 completion: Completion::Completed,
-                data: format!(r#"{{"Done":{p},"After":{expected}}}"#),
-                ..update(p, &format!("ksuid-{p}"), "create")
+                // Odd positions rewrite their fixed part too; even ones keep it.
+                fixed: (p % 2 == 1).then(|| format!(r#"{{"Fixed":{p},"After":{expected}}}"#)),
+                progress: format!(r#"{{"Done":{p},"After":{expected}}}"#),
             })
             .collect(),
     }

@@ -35,8 +35,8 @@ impl Floor {
                 )?
                 .execute(params![h.id, h.command, h.state, h.client_id, h.start_ts, h.modified_ts, h.body, h.head])?;
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, completion, data) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, completion, fixed, progress) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?;
                 for r in &c.resource_updates {
                     stmt.execute(params![
@@ -46,7 +46,8 @@ impl Floor {
                         r.operation,
                         r.state,
                         r.completion.code(),
-                        r.data
+                        r.fixed,
+                        r.progress
                     ])?;
                 }
             }
@@ -58,13 +59,15 @@ impl Floor {
                 )?
                 .execute(params![h.state, h.start_ts, h.modified_ts, h.head, h.body, c.command_id])?;
                 let mut stmt = tx.prepare_cached(
-                    "UPDATE resource_updates SET state = ?1, completion = ?2, data = ?3 WHERE command_id = ?4 AND position = ?5",
+                    "UPDATE resource_updates SET state = ?1, completion = ?2, fixed = COALESCE(?3, fixed), progress = ?4 \
+                     WHERE command_id = ?5 AND position = ?6",
                 )?;
                 for r in &c.resource_updates {
                     stmt.execute(params![
                         r.state,
                         r.completion.code(),
-                        r.data,
+                        r.fixed,
+                        r.progress,
                         c.command_id,
                         r.position
                     ])?;

@@ -1,10 +1,13 @@
-//! The benchmark behind `cargo xtask bench`: replays the workloads through four designs on
+//! The benchmark behind `cargo xtask bench`: replays the workloads through five designs on
 //! the same backend, with the same durability and the same codec, in one run.
 //!
 //! - `naive`: load, parse, patch, encode and write the whole command for every message.
 //! - `seed`: parse once and cache, but encode and write the whole command for every message.
 //! - `ours`: the persister (cache, O(1) index, incremental writes).
 //! - `floor`: the rows and bytes `ours` wrote, written by plain SQL in the same transactions.
+//! - `floor-whole`: the same transactions with every resource update written whole, as rows
+//!   were stored before the fixed part and the progress were split (`--design floor` runs
+//!   both floors).
 //!
 //! On SQLite every design has its own file; on PostgreSQL its own fresh database from
 //! [`crate::pg::test_database`], dropped again after each workload.

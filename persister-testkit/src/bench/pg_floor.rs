@@ -98,10 +98,12 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Be
     if !rows.is_empty() {
         sqlx::query(
             "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
-             completion, data) \
-             SELECT $1, u.position, u.ksuid, u.operation, u.state, u.completion, u.data \
+             completion, fixed, progress) \
+             SELECT $1, u.position, u.ksuid, u.operation, u.state, u.completion, u.fixed, \
+             u.progress \
              FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[], \
-             $7::text[]) AS u(position, ksuid, operation, state, completion, data)",
+             $7::text[], $8::text[]) \
+             AS u(position, ksuid, operation, state, completion, fixed, progress)",
         )
         .bind(&h.id)
         .bind(rows.iter().map(|r| r.position).bind_iter())
@@ -109,7 +111,8 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Be
         .bind(rows.iter().map(|r| &r.operation).bind_iter())
         .bind(rows.iter().map(|r| &r.state).bind_iter())
         .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
-        .bind(rows.iter().map(|r| &r.data).bind_iter())
+        .bind(rows.iter().map(|r| &r.fixed).bind_iter())
+        .bind(rows.iter().map(|r| &r.progress).bind_iter())
         .execute(&mut *tx)
         .await?;
     }
@@ -141,9 +144,10 @@ async fn apply(tx: &mut PgConnection, checkpoint: &Checkpoint) -> Result<(), Ben
         // The product's statement, RETURNING included (the product counts the rows it returns).
         let _positions: Vec<i64> = sqlx::query_scalar(
             "UPDATE resource_updates AS r \
-             SET state = u.state, completion = u.completion, data = u.data \
-             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[]) \
-               AS u(position, state, completion, data) \
+             SET state = u.state, completion = u.completion, \
+               fixed = COALESCE(u.fixed, r.fixed), progress = u.progress \
+             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::text[]) \
+               AS u(position, state, completion, fixed, progress) \
              WHERE r.command_id = $1 AND r.position = u.position \
              RETURNING r.position",
         )
@@ -151,7 +155,8 @@ async fn apply(tx: &mut PgConnection, checkpoint: &Checkpoint) -> Result<(), Ben
         .bind(rows.iter().map(|r| r.position).bind_iter())
         .bind(rows.iter().map(|r| &r.state).bind_iter())
         .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
-        .bind(rows.iter().map(|r| &r.data).bind_iter())
+        .bind(rows.iter().map(|r| r.fixed.as_deref()).bind_iter())
+        .bind(rows.iter().map(|r| &r.progress).bind_iter())
         .fetch_all(&mut *tx)
         .await?;
     }

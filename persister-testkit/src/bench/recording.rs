@@ -8,7 +8,7 @@ use persister_core::{
     Checkpoint, CommandRow, CommandStore, DynCommandStore, ListFilter, StoreResult, StoredCommand,
     WriteOp,
 };
-use persister_core::{PurgedCommand, StoreInfo, SummaryPage, Timestamp};
+use persister_core::{PurgedCommand, StoreInfo, SummaryPage, Timestamp, codec};
 
 /// One recorded write.
 #[derive(Clone, Debug)]
@@ -31,22 +31,78 @@ impl Write {
     pub(super) fn bytes(&self) -> usize {
         match self {
             Self::Insert(c) => {
-                c.header.body.len()
-                    + c.header.head.len()
+                c.json_bytes()
                     + c.resource_updates
                         .iter()
-                        .map(|r| r.data.len() + r.ksuid.len() + r.state.len())
+                        .map(|r| r.ksuid.len() + r.state.len())
                         .sum::<usize>()
             }
             Self::Apply(c) => {
                 c.header.head.len()
                     + c.header.state.len()
                     + c.header.body.as_ref().map_or(0, String::len)
-                    + c.resource_updates.iter().map(|r| r.data.len() + r.state.len()).sum::<usize>()
+                    + c.resource_updates
+                        .iter()
+                        .map(|r| {
+                            r.fixed.as_ref().map_or(0, String::len)
+                                + r.progress.len()
+                                + r.state.len()
+                        })
+                        .sum::<usize>()
             }
             Self::Delete { id, .. } => id.len(),
         }
     }
+}
+
+/// The writes `ours` made, as the store wrote them before resource updates were split: every
+/// row written whole (its fixed part and progress reassembled into one document, stored in
+/// `fixed`, with an empty `progress`), for the floor that writes whole rows. A change that
+/// leaves the fixed part as it was is reassembled with the fixed part last written.
+///
+/// # Errors
+/// [`BenchError::Floor`] when a recorded row does not decode (the recording is then wrong).
+pub(super) fn whole_rows(writes: &[Write]) -> Result<Vec<Write>, super::BenchError> {
+    use std::collections::HashMap;
+    let whole = |fixed: &str, progress: &str| -> Result<String, super::BenchError> {
+        let ru = codec::decode_update_parts(fixed.as_bytes(), progress.as_bytes())
+            .map_err(|e| super::BenchError::Floor(format!("recorded row: {e}")))?;
+        codec::encode_resource_update(&ru)
+            .map_err(|e| super::BenchError::Floor(format!("recorded row: {e}")))
+    };
+    let mut fixed_parts: HashMap<(String, i64), String> = HashMap::new();
+    let mut out = Vec::with_capacity(writes.len());
+    for write in writes {
+        out.push(match write {
+            Write::Insert(c) => {
+                let mut c = c.clone();
+                for r in &mut c.resource_updates {
+                    fixed_parts.insert((c.header.id.clone(), r.position), r.fixed.clone());
+                    r.fixed = whole(&r.fixed, &r.progress)?;
+                    r.progress.clear();
+                }
+                Write::Insert(c)
+            }
+            Write::Apply(c) => {
+                let mut c = c.clone();
+                for r in &mut c.resource_updates {
+                    let key = (c.command_id.clone(), r.position);
+                    if let Some(fixed) = r.fixed.take() {
+                        fixed_parts.insert(key.clone(), fixed);
+                    }
+                    let fixed = fixed_parts.get(&key).map_or("", String::as_str);
+                    r.fixed = Some(whole(fixed, &r.progress)?);
+                    r.progress.clear();
+                }
+                Write::Apply(c)
+            }
+            Write::Delete { id, expected_revision } => {
+                fixed_parts.retain(|(command, _), _| command != id);
+                Write::Delete { id: id.clone(), expected_revision: *expected_revision }
+            }
+        });
+    }
+    Ok(out)
 }
 
 /// Forwards to an inner store and records the writes that succeeded.

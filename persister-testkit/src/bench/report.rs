@@ -81,6 +81,43 @@ pub struct Memory {
     pub json_bytes: u64,
 }
 
+/// The bytes `ours` wrote per message, by kind of message (JSON plus key columns, as
+/// [`DesignResult::bytes`] counts them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BytesByKind {
+    /// Progress reports replayed.
+    pub progress: usize,
+    /// Bytes their writes carried.
+    pub progress_bytes: usize,
+    /// Completions replayed.
+    pub completions: usize,
+    /// Bytes their writes carried (finalizations included).
+    pub completion_bytes: usize,
+}
+
+impl BytesByKind {
+    /// Counts one message's `bytes`.
+    pub fn add(&mut self, progress: bool, bytes: usize) {
+        if progress {
+            self.progress += 1;
+            self.progress_bytes += bytes;
+        } else {
+            self.completions += 1;
+            self.completion_bytes += bytes;
+        }
+    }
+
+    /// Bytes per progress report.
+    pub fn per_progress(&self) -> f64 {
+        per(self.progress_bytes as f64, self.progress)
+    }
+
+    /// Bytes per completion.
+    pub fn per_completion(&self) -> f64 {
+        per(self.completion_bytes as f64, self.completions)
+    }
+}
+
 /// The results of one workload.
 #[derive(Debug)]
 pub struct WorkloadResult {
@@ -98,6 +135,8 @@ pub struct WorkloadResult {
     pub designs: Vec<(&'static str, DesignResult)>,
     /// W2 only: cache memory.
     pub memory: Option<Memory>,
+    /// The bytes `ours` wrote per progress report and per completion.
+    pub bytes_by_kind: Option<BytesByKind>,
 }
 
 impl WorkloadResult {
@@ -111,6 +150,7 @@ impl WorkloadResult {
             messages,
             designs: Vec::new(),
             memory: None,
+            bytes_by_kind: None,
         }
     }
 
@@ -184,7 +224,7 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "  {:<6} {:>9} {:>9} {:>9} {:>10} {:>11} {:>11} {:>9} {:>8}",
+                "  {:<11} {:>9} {:>9} {:>9} {:>10} {:>11} {:>11} {:>9} {:>8}",
                 "design",
                 "msgs/s",
                 "p50 us",
@@ -198,7 +238,7 @@ impl Report {
             for (name, d) in &w.designs {
                 let _ = writeln!(
                     out,
-                    "  {:<6} {:>9.0} {:>9.0} {:>9.0} {:>10.0} {:>11.1} {:>11.0} {:>9.1} {:>8}",
+                    "  {:<11} {:>9.0} {:>9.0} {:>9.0} {:>10.0} {:>11.1} {:>11.0} {:>9.1} {:>8}",
                     name,
                     d.msgs_per_s(),
                     d.latencies.quantile_us(500),
@@ -212,11 +252,30 @@ impl Report {
             }
             let _ = writeln!(
                 out,
-                "  ratios: ours/naive {:.1}x, ours/seed {:.1}x, ours/floor {:.2}",
+                "  ratios: ours/naive {:.1}x, ours/seed {:.1}x, ours/floor {:.2}, ours/floor-whole {:.2}",
                 w.ratio("naive"),
                 w.ratio("seed"),
-                w.ratio("floor")
+                w.ratio("floor"),
+                w.ratio("floor-whole")
             );
+            if let (Some(o), Some(f)) = (w.design("ours"), w.design("floor")) {
+                let cpu = if f.cpu_us_per_msg() > 0.0 {
+                    o.cpu_us_per_msg() / f.cpu_us_per_msg()
+                } else {
+                    0.0
+                };
+                let _ = writeln!(out, "  cpu per message: ours/floor {cpu:.2}x");
+            }
+            if let Some(b) = w.bytes_by_kind {
+                let _ = writeln!(
+                    out,
+                    "  bytes written by ours: {:.0} per progress report ({}), {:.0} per completion ({})",
+                    b.per_progress(),
+                    b.progress,
+                    b.per_completion(),
+                    b.completions
+                );
+            }
             if let Some(m) = w.memory {
                 let _ = writeln!(
                     out,
@@ -256,7 +315,10 @@ impl Report {
                         "ours_vs_naive": round(w.ratio("naive")),
                         "ours_vs_seed": round(w.ratio("seed")),
                         "ours_vs_floor": round(w.ratio("floor")),
+                        "ours_vs_floor_whole": round(w.ratio("floor-whole")),
                     },
+                    "bytes_per_progress": w.bytes_by_kind.map(|b| round(b.per_progress())),
+                    "bytes_per_completion": w.bytes_by_kind.map(|b| round(b.per_completion())),
                 }),
             );
         }

@@ -10,7 +10,7 @@ use persister_core::{Persister, Timestamp};
 use super::measure::{Latencies, process_cpu, reset_peak_rss, status_bytes};
 use super::place::{Documents, FloorDb, Place};
 use super::recording::{RecordingStore, Write};
-use super::report::{DesignResult, Memory, Report, WorkloadResult};
+use super::report::{BytesByKind, DesignResult, Memory, Report, WorkloadResult};
 use super::{Backend, BenchError, BenchOptions, WorkloadKind};
 use crate::workload::{Message, Workload};
 
@@ -74,23 +74,27 @@ async fn run_workload(
     let mut result = WorkloadResult::new(workload, n);
     let now = Timestamp::now();
 
-    let (ours, writes, memory) = run_ours(workload, ours_n.min(n), place, options).await?;
+    let (ours, writes, memory, by_kind) = run_ours(workload, ours_n.min(n), place, options).await?;
     result.designs.push(("ours", ours));
+    result.bytes_by_kind = Some(by_kind);
     if kind == WorkloadKind::W2 {
         result.memory = Some(memory);
     }
 
     if options.runs("floor") {
-        let mut floor = place.floor(&format!("{name}-floor")).await?;
-        let inserts = writes.iter().take_while(|w| matches!(w, Write::Insert(_))).count();
-        for w in &writes[..inserts] {
-            floor.replay(w).await?;
+        let whole = super::recording::whole_rows(&writes)?;
+        for (design, writes) in [("floor", &writes), ("floor-whole", &whole)] {
+            let mut floor = place.floor(&format!("{name}-{design}")).await?;
+            let inserts = writes.iter().take_while(|w| matches!(w, Write::Insert(_))).count();
+            for w in &writes[..inserts] {
+                floor.replay(w).await?;
+            }
+            let replays: Vec<&Write> = writes[inserts..].iter().collect();
+            let mut figures = timed(options, name, design, replays, &mut floor).await?;
+            // Rates are per message: messages that wrote nothing cost the floor nothing.
+            figures.messages = ours_n.min(n);
+            result.designs.push((design, figures));
         }
-        let replays: Vec<&Write> = writes[inserts..].iter().collect();
-        let mut figures = timed(options, name, "floor", replays, &mut floor).await?;
-        // Rates are per message: messages that wrote nothing cost the floor nothing.
-        figures.messages = ours_n.min(n);
-        result.designs.push(("floor", figures));
     }
     drop(writes);
 
@@ -114,7 +118,7 @@ async fn run_ours(
     limit: usize,
     place: &mut Place,
     options: &BenchOptions,
-) -> Result<(DesignResult, Vec<Write>, Memory), BenchError> {
+) -> Result<(DesignResult, Vec<Write>, Memory, BytesByKind), BenchError> {
     let store = place.store(&format!("{}-ours", workload.name)).await?;
     let mut persister = Persister::new(store);
     let rss_before = status_bytes("VmRSS");
@@ -140,13 +144,17 @@ async fn run_ours(
         twin.store_new(c.clone()).await?;
     }
     let mut writes = recording.take();
+    let mut by_kind = BytesByKind::default();
     for m in messages {
+        let progress = matches!(m, Message::Progress(_));
         m.clone().send(&mut twin).await?;
+        let message_writes = recording.take();
+        let bytes: usize = message_writes.iter().map(Write::bytes).sum();
+        by_kind.add(progress, bytes);
+        figures.bytes += bytes;
+        writes.extend(message_writes);
     }
-    let message_writes = recording.take();
-    figures.bytes = message_writes.iter().map(Write::bytes).sum();
-    writes.extend(message_writes);
-    Ok((figures, writes, memory))
+    Ok((figures, writes, memory, by_kind))
 }
 
 /// One step of a design: replays one item (a message, or a write for `floor`).

@@ -13,10 +13,7 @@ use crate::faulty::FaultyStore;
 use crate::workload::{Message, Workload, command};
 
 fn texts(stored: &StoredCommand) -> Vec<&str> {
-    [stored.header.body.as_str(), stored.header.head.as_str()]
-        .into_iter()
-        .chain(stored.resource_updates.iter().map(|r| r.data.as_str()))
-        .collect()
+    stored.texts().collect()
 }
 
 /// Opaque plaintext values (`"$value":"pw-..."` style secrets) left in `text`.

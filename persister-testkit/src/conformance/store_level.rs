@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use persister_core::{
     Checkpoint, CommandKind, CommandRow, CommandState, Completion, DynCommandStore, HeaderUpdate,
-    ListFilter, ResourceUpdateRow, StoreError, StoredCommand,
+    ListFilter, ResourceUpdateChange, ResourceUpdateRow, StoreError, StoredCommand,
 };
 
 pub(super) fn row(position: i64, ksuid: &str, operation: &str) -> ResourceUpdateRow {
@@ -14,7 +14,19 @@ pub(super) fn row(position: i64, ksuid: &str, operation: &str) -> ResourceUpdate
         operation: operation.into(),
         state: "NotStarted".into(),
         completion: Completion::Pending,
-        data: format!(r#"{{"Position":{position}}}"#),
+        fixed: format!(r#"{{"Position":{position}}}"#),
+        progress: format!(r#"{{"State":"NotStarted","At":{position}}}"#),
+    }
+}
+
+/// A change of the progress alone of the row at `position`.
+pub(super) fn change(position: i64) -> ResourceUpdateChange {
+    ResourceUpdateChange {
+        position,
+        state: "NotStarted".into(),
+        completion: Completion::Pending,
+        fixed: None,
+        progress: format!(r#"{{"State":"NotStarted","At":{position}}}"#),
     }
 }
 
@@ -41,7 +53,7 @@ pub(super) fn stored(id: &str, state: &str, start_ts: i64, n: i64) -> StoredComm
 pub(super) fn checkpoint(
     id: &str,
     expected_revision: i64,
-    rows: Vec<ResourceUpdateRow>,
+    rows: Vec<ResourceUpdateChange>,
 ) -> Checkpoint {
     Checkpoint {
         command_id: id.into(),
@@ -101,15 +113,27 @@ pub async fn insert_rejects_duplicate_keys(store: Arc<DynCommandStore>) {
     store.insert(pair).await.expect("replace pair");
 }
 
-/// `apply` writes the header's mutable columns and exactly the listed rows, and bumps the
-/// revision.
+/// `apply` writes the header's mutable columns and exactly the listed rows (the fixed part
+/// only when given), and bumps the revision.
 pub async fn apply_writes_header_and_listed_rows(store: Arc<DynCommandStore>) {
     store.insert(stored("c1", "NotStarted", 1, 4)).await.expect("insert");
-    let mut changed = row(2, "k2", "create");
-    changed.state = "Success".into();
-    changed.completion = Completion::Completed;
-    changed.data = r#"{"changed":true}"#.into();
-    store.apply(checkpoint("c1", 0, vec![changed.clone()])).await.expect("apply");
+    let mut change_2 = change(2);
+    change_2.state = "Success".into();
+    change_2.completion = Completion::Completed;
+    change_2.fixed = Some(r#"{"changed":true}"#.into());
+    change_2.progress = r#"{"State":"Success"}"#.into();
+    let mut change_3 = change(3);
+    change_3.progress = r#"{"State":"InProgress"}"#.into();
+    let changes = vec![change_2.clone(), change_3.clone()];
+    store.apply(checkpoint("c1", 0, changes)).await.expect("apply");
+    let changed = ResourceUpdateRow {
+        state: change_2.state,
+        completion: change_2.completion,
+        fixed: change_2.fixed.unwrap_or_default(),
+        progress: change_2.progress,
+        ..row(2, "k2", "create")
+    };
+    let progressed = ResourceUpdateRow { progress: change_3.progress, ..row(3, "k3", "create") };
     let loaded = load(&*store, "c1").await;
     assert_eq!(loaded.header.revision, 1);
     assert_eq!(
@@ -119,7 +143,8 @@ pub async fn apply_writes_header_and_listed_rows(store: Arc<DynCommandStore>) {
     assert_eq!(loaded.header.head, r#"{"State":"InProgress"}"#);
     assert_eq!(loaded.header.body, r#"{"ID":"c1"}"#, "body kept when not given");
     assert_eq!(loaded.resource_updates[2], changed);
-    for i in [0, 1, 3] {
+    assert_eq!(loaded.resource_updates[3], progressed, "the fixed part kept when not given");
+    for i in [0, 1] {
         assert_eq!(
             loaded.resource_updates[usize::try_from(i).expect("small")],
             row(i, &format!("k{i}"), "create")
@@ -136,8 +161,7 @@ pub async fn apply_is_fenced_by_revision(store: Arc<DynCommandStore>) {
     store.insert(stored("c1", "NotStarted", 1, 2)).await.expect("insert");
     store.apply(checkpoint("c1", 0, Vec::new())).await.expect("apply");
     let before = load(&*store, "c1").await;
-    let err =
-        store.apply(checkpoint("c1", 0, vec![row(0, "k0", "create")])).await.expect_err("stale");
+    let err = store.apply(checkpoint("c1", 0, vec![change(0)])).await.expect_err("stale");
     assert!(matches!(err, StoreError::Conflict { expected: 0, found: 1, .. }), "{err:?}");
     assert_eq!(load(&*store, "c1").await, before);
     let err = store.apply(checkpoint("nope", 0, Vec::new())).await.expect_err("unknown");
@@ -148,9 +172,9 @@ pub async fn apply_is_fenced_by_revision(store: Arc<DynCommandStore>) {
 pub async fn apply_with_missing_position_writes_nothing(store: Arc<DynCommandStore>) {
     store.insert(stored("c1", "NotStarted", 1, 2)).await.expect("insert");
     let before = load(&*store, "c1").await;
-    let mut good = row(0, "k0", "create");
-    good.data = r#"{"changed":1}"#.into();
-    let result = store.apply(checkpoint("c1", 0, vec![good, row(7, "k7", "create")])).await;
+    let mut good = change(0);
+    good.fixed = Some(r#"{"changed":1}"#.into());
+    let result = store.apply(checkpoint("c1", 0, vec![good, change(7)])).await;
     assert!(result.is_err());
     assert_eq!(load(&*store, "c1").await, before);
 }
@@ -223,7 +247,8 @@ pub async fn text_round_trips_byte_for_byte(store: Arc<DynCommandStore>) {
     let mut command = stored("ïd 'quoted' \"x\" 🚀", "NotStarted", 1, 2);
     command.header.body =
         r#"{"ID":"ïd","Text":"😀 \u0000 \"q\" \\ ' ; DROP TABLE x;--","n":2.50}"#.into();
-    command.resource_updates[1].data = format!(r#"{{"big":"{}"}}"#, "é".repeat(300_000));
+    command.resource_updates[1].fixed = format!(r#"{{"big":"{}"}}"#, "é".repeat(300_000));
+    command.resource_updates[0].progress = r#"{"Text":"\u003c😀\n"}"#.into();
     command.header.client_id = Some("client 'x' ✓".into());
     store.insert(command.clone()).await.expect("insert");
     assert_eq!(load(&*store, &command.header.id).await, command);

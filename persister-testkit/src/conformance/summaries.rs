@@ -157,7 +157,7 @@ pub async fn summaries_count_rows_and_stored_bytes(store: Arc<DynCommandStore>) 
     let empty = &listed.summaries[1];
     assert_eq!((empty.resource_updates, empty.by_state.len()), (0, 0));
 
-    let mut rows = vec![super::store_level::row(0, "k0", "create")];
+    let mut rows = vec![super::store_level::change(0)];
     rows[0].state = "Failed".into();
     let mut cp = checkpoint("c", 0, rows);
     cp.header.stored_bytes = 777;
@@ -181,9 +181,7 @@ pub async fn persister_keeps_stored_bytes_exact(store: Arc<DynCommandStore>) {
         let id = id.clone();
         async move {
             let Some(c) = store.load(&id).await.expect("load") else { return };
-            let size = c.header.body.len()
-                + c.header.head.len()
-                + c.resource_updates.iter().map(|r| r.data.len()).sum::<usize>();
+            let size = c.json_bytes();
             let listed = store.list_summaries(&ListFilter::all()).await.expect("list");
             let s = listed.summaries.iter().find(|s| s.id == id).expect("listed");
             assert_eq!(s.stored_bytes, size as u64, "{when}");

@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
-use persister_core::{DynCommandStore, ListFilter, StoreError, StoredCommand, WriteOp};
+use persister_core::{
+    DynCommandStore, ListFilter, ResourceUpdateChange, StoreError, StoredCommand, WriteOp,
+};
 
-use super::store_level::{checkpoint, load, row, stored};
+use super::store_level::{change, checkpoint, load, stored};
 
 /// Every command a batch below may touch, loaded, and the list of all headers: what must not
 /// change when a batch fails.
@@ -17,25 +19,32 @@ async fn snapshot(store: &DynCommandStore) -> (Vec<Option<StoredCommand>>, Vec<S
     (commands, ids.collect())
 }
 
-/// A row of `stored(..)` at `position` with new data.
-fn changed(position: i64, data: &str) -> persister_core::ResourceUpdateRow {
-    let mut r = row(position, &format!("k{position}"), "create");
-    r.data = data.into();
-    r.state = "InProgress".into();
-    r
+/// A change of the row of `stored(..)` at `position`: new progress, and a new fixed part
+/// when `fixed` is given.
+fn changed(position: i64, progress: &str, fixed: Option<&str>) -> ResourceUpdateChange {
+    ResourceUpdateChange {
+        state: "InProgress".into(),
+        progress: progress.into(),
+        fixed: fixed.map(Into::into),
+        ..change(position)
+    }
 }
 
 /// Ops of one command take effect in the given order, interleaved with another command's.
 pub async fn write_batch_applies_ops_in_order(store: Arc<DynCommandStore>) {
-    let mut last = checkpoint("c1", 2, vec![changed(1, r#"{"v":3}"#)]);
+    let mut last = checkpoint("c1", 2, vec![changed(1, r#"{"v":3}"#, None)]);
     last.header.state = "Success".into();
     last.header.head = r#"{"State":"Success"}"#.into();
     let ops = vec![
         WriteOp::Insert(stored("c1", "NotStarted", 1, 3)),
-        WriteOp::Apply(checkpoint("c1", 0, vec![changed(0, r#"{"v":1}"#)])),
+        WriteOp::Apply(checkpoint("c1", 0, vec![changed(0, r#"{"v":1}"#, Some(r#"{"f":1}"#))])),
         WriteOp::Insert(stored("c2", "NotStarted", 2, 1)),
-        WriteOp::Apply(checkpoint("c1", 1, vec![changed(0, r#"{"v":2}"#), changed(1, "{}")])),
-        WriteOp::Apply(checkpoint("c2", 0, vec![changed(0, r#"{"c2":1}"#)])),
+        WriteOp::Apply(checkpoint(
+            "c1",
+            1,
+            vec![changed(0, r#"{"v":2}"#, None), changed(1, "{}", Some(r#"{"f":2}"#))],
+        )),
+        WriteOp::Apply(checkpoint("c2", 0, vec![changed(0, r#"{"c2":1}"#, None)])),
         WriteOp::Apply(last),
     ];
     store.write_batch(ops).await.expect("batch");
@@ -45,14 +54,20 @@ pub async fn write_batch_applies_ops_in_order(store: Arc<DynCommandStore>) {
         (c1.header.state.as_str(), c1.header.head.as_str()),
         ("Success", r#"{"State":"Success"}"#)
     );
-    let data: Vec<&str> = c1.resource_updates.iter().map(|r| r.data.as_str()).collect();
+    let progress: Vec<&str> = c1.resource_updates.iter().map(|r| r.progress.as_str()).collect();
     assert_eq!(
-        data,
-        [r#"{"v":2}"#, r#"{"v":3}"#, r#"{"Position":2}"#],
+        progress,
+        [r#"{"v":2}"#, r#"{"v":3}"#, r#"{"State":"NotStarted","At":2}"#],
         "the last write of a row wins"
     );
+    let fixed: Vec<&str> = c1.resource_updates.iter().map(|r| r.fixed.as_str()).collect();
+    assert_eq!(
+        fixed,
+        [r#"{"f":1}"#, r#"{"f":2}"#, r#"{"Position":2}"#],
+        "a fixed part stays written when a later change of its row has none"
+    );
     let c2 = load(&*store, "c2").await;
-    assert_eq!((c2.header.revision, c2.resource_updates[0].data.as_str()), (1, r#"{"c2":1}"#));
+    assert_eq!((c2.header.revision, c2.resource_updates[0].progress.as_str()), (1, r#"{"c2":1}"#));
 }
 
 /// Insert, apply, apply, delete and re-insert of one id in one batch leave the re-inserted
@@ -61,8 +76,8 @@ pub async fn write_batch_deletes_and_reinserts_in_order(store: Arc<DynCommandSto
     let again = stored("c1", "Pending", 7, 1);
     let ops = vec![
         WriteOp::Insert(stored("c1", "NotStarted", 1, 3)),
-        WriteOp::Apply(checkpoint("c1", 0, vec![changed(0, r#"{"v":1}"#)])),
-        WriteOp::Apply(checkpoint("c1", 1, vec![changed(2, r#"{"v":2}"#)])),
+        WriteOp::Apply(checkpoint("c1", 0, vec![changed(0, r#"{"v":1}"#, None)])),
+        WriteOp::Apply(checkpoint("c1", 1, vec![changed(2, r#"{"v":2}"#, None)])),
         WriteOp::Delete { id: "c1".into(), expected_revision: 2 },
         WriteOp::Insert(again.clone()),
     ];
@@ -83,10 +98,10 @@ async fn setup(store: &DynCommandStore) {
 /// the ops after them.
 fn good_ops() -> Vec<WriteOp> {
     vec![
-        WriteOp::Apply(checkpoint("c1", 0, vec![changed(0, r#"{"v":1}"#)])),
+        WriteOp::Apply(checkpoint("c1", 0, vec![changed(0, r#"{"v":1}"#, None)])),
         WriteOp::Insert(stored("c3", "NotStarted", 3, 1)),
         WriteOp::Delete { id: "c2".into(), expected_revision: 0 },
-        WriteOp::Apply(checkpoint("c1", 1, vec![changed(1, r#"{"v":2}"#)])),
+        WriteOp::Apply(checkpoint("c1", 1, vec![changed(1, r#"{"v":2}"#, None)])),
         WriteOp::Apply(checkpoint("c3", 0, Vec::new())),
     ]
 }
@@ -135,7 +150,7 @@ fn failing_ops() -> Vec<(&'static str, WriteOp, fn(&StoreError) -> bool)> {
         ),
         (
             "missing position",
-            WriteOp::Apply(checkpoint("c4", 0, vec![changed(9, "{}")])),
+            WriteOp::Apply(checkpoint("c4", 0, vec![changed(9, "{}", None)])),
             |e| matches!(e, StoreError::Corrupt { id, field, .. } if id == "c4" && field == "resource_updates[9]"),
         ),
     ]

@@ -285,14 +285,8 @@ async fn compare(
         }
         Property::NoPlaintextAtRest => {
             let stored = store.load(id).await.map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let texts: Vec<String> = stored
-                .iter()
-                .flat_map(|s| {
-                    [s.header.body.clone(), s.header.head.clone()]
-                        .into_iter()
-                        .chain(s.resource_updates.iter().map(|r| r.data.clone()))
-                })
-                .collect();
+            let texts: Vec<String> =
+                stored.iter().flat_map(|s| s.texts().map(str::to_owned)).collect();
             if model.load(id).is_none() {
                 prop_assert!(stored.is_none(), "a deleted command is gone (step {})", step);
             }

@@ -210,14 +210,17 @@ async fn duplicate_command_id_is_already_exists_and_the_original_is_intact() {
 async fn corrupt_rows_are_typed_errors_naming_command_and_field() {
     let db = TempDb::new("bad-input-corrupt");
     let store = db.open().await;
-    let rows = "UPDATE resource_updates SET data = ?1 WHERE command_id = ?2 AND position = 1";
+    let rows = "UPDATE resource_updates SET fixed = ?1 WHERE command_id = ?2 AND position = 1";
+    let progress_rows =
+        "UPDATE resource_updates SET progress = ?1 WHERE command_id = ?2 AND position = 1";
     let body = "UPDATE forma_commands SET body = ?1 WHERE command_id = ?2";
     let head = "UPDATE forma_commands SET head = ?1 WHERE command_id = ?2";
     let text = |s: &str| rusqlite::types::Value::Text(s.to_owned());
     let cases = [
         ("garbage data", rows, text("{not json"), "resource_updates[1]"),
+        ("garbage progress", progress_rows, text(r#"{"State":"Nope"}"#), "resource_updates[1]"),
         ("unknown enum", rows, text(r#"{"Operation":"explode"}"#), "resource_updates[1]"),
-        ("non-UTF-8 data", rows, vec![0xff_u8, 0xfe, b'{'].into(), "resource_updates[1].data"),
+        ("non-UTF-8 data", rows, vec![0xff_u8, 0xfe, b'{'].into(), "resource_updates[1].fixed"),
         ("garbage body", body, text("]["), "body"),
         ("garbage head", head, text(r#"{"State":"#), "head"),
     ];

@@ -157,9 +157,7 @@ async fn a_50_mb_command_is_stored_updated_and_loaded() {
     let loaded_in = started.elapsed();
 
     let rows = store.load("big").await.expect("load").expect("stored");
-    let bytes: usize = rows.resource_updates.iter().map(|r| r.data.len()).sum::<usize>()
-        + rows.header.body.len()
-        + rows.header.head.len();
+    let bytes = rows.json_bytes();
     assert!(bytes > 50_000_000, "the command is over 50 MB as stored: {bytes} bytes");
     assert_eq!(loaded.resource_updates.len(), RESOURCES);
     assert_eq!(loaded.resource_updates[1000].state, ResourceUpdateState::InProgress);

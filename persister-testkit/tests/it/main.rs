@@ -24,6 +24,7 @@ mod handle;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod metrics;
+mod migration;
 #[cfg(feature = "postgres")]
 mod pg_cut;
 #[cfg(feature = "postgres")]

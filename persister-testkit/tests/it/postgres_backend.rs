@@ -49,7 +49,8 @@ fn row(position: i64, ksuid: &str, operation: &str) -> ResourceUpdateRow {
         operation: operation.into(),
         state: "NotStarted".into(),
         completion: Completion::Pending,
-        data: format!(r#"{{"Ksuid":"{ksuid}","Operation":"{operation}","Value": 2.50 }}"#),
+        fixed: format!(r#"{{"Ksuid":"{ksuid}","Operation":"{operation}","Value": 2.50 }}"#),
+        progress: r#"{"State": "NotStarted" }"#.into(),
     }
 }
 
@@ -75,7 +76,7 @@ fn checkpoint(id: &str, expected_revision: i64, rows: Vec<ResourceUpdateRow>) ->
             head: r#"{"State":"InProgress","Step":2}"#.into(),
             body: None,
         },
-        resource_updates: rows,
+        resource_updates: rows.into_iter().map(ResourceUpdateRow::into_change).collect(),
     }
 }
 
@@ -97,13 +98,15 @@ async fn migrations(db: &TestDatabase) -> Vec<i64> {
 async fn migrations_are_applied_once_and_reconnecting_is_idempotent() {
     let (db, store) = setup().await;
     store.insert(command("c1", 2)).await.expect("insert");
-    assert_eq!(migrations(&db).await, [1, 2]);
+    let all: Vec<i64> = (1..=persister_postgres::schema_version()).collect();
+    assert_eq!(migrations(&db).await, all);
     let pool = store.pool().clone();
     store.close().await;
     assert!(pool.is_closed(), "close() closes the pool");
 
     let again = db.store().await.expect("reconnect");
-    assert_eq!(migrations(&db).await, [1, 2]);
+    let all: Vec<i64> = (1..=persister_postgres::schema_version()).collect();
+    assert_eq!(migrations(&db).await, all);
     assert_eq!(again.load("c1").await.expect("load"), Some(command("c1", 2)));
     done(db, again).await;
 }
@@ -112,17 +115,23 @@ async fn migrations_are_applied_once_and_reconnecting_is_idempotent() {
 async fn a_database_migrated_by_a_newer_version_is_refused() {
     let (db, store) = setup().await;
     let direct = PgPool::connect(db.direct_url()).await.expect("direct pool");
+    let newer = persister_postgres::schema_version() + 1;
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-         VALUES (3, 'from the future', TRUE, '\\x00', 0)",
+         VALUES ($1, 'from the future', TRUE, '\\x00', 0)",
     )
+    .bind(newer)
     .execute(&direct)
     .await
     .expect("fake migration row");
+    let too_new = |e: &StoreError| {
+        matches!(e, StoreError::SchemaTooNew { found, supported }
+            if *found == newer && *supported == persister_postgres::schema_version())
+    };
     let refused = PgStore::connect(db.config()).await.expect_err("too new");
-    assert!(matches!(refused, StoreError::SchemaTooNew { found: 3, supported: 2 }), "{refused:?}");
+    assert!(too_new(&refused), "{refused:?}");
     let refused = PgStore::from_pool(direct).await.expect_err("too new");
-    assert!(matches!(refused, StoreError::SchemaTooNew { found: 3, supported: 2 }), "{refused:?}");
+    assert!(too_new(&refused), "{refused:?}");
     done(db, store).await;
 }
 
@@ -134,7 +143,7 @@ async fn apply_with_a_stale_revision_conflicts_and_writes_nothing() {
     let before = store.load("c1").await.expect("load");
 
     let mut changed = row(1, "k1", "create");
-    changed.data = "{}".into();
+    changed.fixed = "{}".into();
     let stale = store.apply(checkpoint("c1", 0, vec![changed])).await.expect_err("stale");
     assert!(matches!(stale, StoreError::Conflict { expected: 0, found: 1, .. }), "{stale:?}");
     assert_eq!(store.load("c1").await.expect("load"), before);
@@ -189,7 +198,7 @@ async fn rows_load_ordered_by_position_and_byte_exact() {
         .map(|p| row(p, &format!("k{p}"), if p % 2 == 0 { "create" } else { "delete" }))
         .collect();
     stored.resource_updates[1].completion = Completion::MadeFinalByBulk;
-    stored.resource_updates[2].data = "{ \"a\" : [1, 2.50e0],\n\t\"é\": \"\\u0000\" }".into();
+    stored.resource_updates[2].fixed = "{ \"a\" : [1, 2.50e0],\n\t\"é\": \"\\u0000\" }".into();
     store.insert(stored.clone()).await.expect("insert");
 
     let loaded = store.load("c1").await.expect("load").expect("stored");
@@ -236,7 +245,7 @@ async fn every_operation_matches_the_memory_store() {
     changed.state = "Success".into();
     changed.completion = Completion::Completed;
     let mut later = changed.clone();
-    later.data = "{\"last\":true}".into();
+    later.progress = "{\"last\":true}".into();
     let calls: Vec<(&str, Checkpoint)> = vec![
         ("apply", checkpoint("b", 0, vec![changed.clone(), later])),
         ("stale apply", checkpoint("b", 0, vec![])),

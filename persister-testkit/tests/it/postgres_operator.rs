@@ -87,7 +87,11 @@ async fn read_only_sessions_read_and_refuse_writes() {
     let err = PgStore::connect(db.config().read_only(true))
         .await
         .expect_err("an empty database has no schema");
-    assert!(matches!(err, StoreError::SchemaTooOld { found: 0, required: 2 }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::SchemaTooOld { found: 0, required }
+            if required == persister_postgres::schema_version()),
+        "{err:?}"
+    );
     assert!(!has_table(&pool, "forma_commands").await, "a read-only connect migrates nothing");
 
     let writer = db.store().await.expect("migrates");
@@ -101,7 +105,10 @@ async fn read_only_sessions_read_and_refuse_writes() {
     assert!(matches!(err, StoreError::Backend { transient: false, .. }), "{err:?}");
     let err = reader.purge_finished(Timestamp::now(), 10).await.expect_err("read-only");
     assert!(matches!(err, StoreError::Backend { transient: false, .. }), "{err:?}");
-    assert_eq!(reader.info().await.expect("info").schema_version, 2);
+    assert_eq!(
+        reader.info().await.expect("info").schema_version,
+        persister_postgres::schema_version()
+    );
     assert!(reader.info().await.expect("info").database_bytes.is_some_and(|b| b > 0));
     reader.close().await;
     writer.close().await;

@@ -36,7 +36,8 @@ fn command(id: &str, state: &str, age: Duration) -> StoredCommand {
             operation: "create".into(),
             state: "Success".into(),
             completion: persister_core::Completion::Completed,
-            data,
+            fixed: data,
+            progress: String::new(),
         }],
     }
 }

@@ -190,7 +190,12 @@ async fn debug_of_store_rows_hides_their_json() {
             head: stored.header.head.clone(),
             body: Some(stored.header.body.clone()),
         },
-        resource_updates: stored.resource_updates.clone(),
+        resource_updates: stored
+            .resource_updates
+            .iter()
+            .cloned()
+            .map(persister_core::ResourceUpdateRow::into_change)
+            .collect(),
     };
     let outputs: Vec<(&str, [String; 2])> = vec![
         ("StoredCommand", debug(&stored)),
@@ -265,13 +270,13 @@ async fn a_corrupt_row_holding_a_secret_is_reported_without_it() {
     let db = TempDb::new("secrets");
     let store = db.open().await;
     let raw = db.raw();
-    let cut = "substr(data, 1, instr(data, ?1) + length(?1) - 1)";
-    // (case, the corrupt value as SQL over `data`)
-    let cases = [("garbage appended", "data || ',garbage'"), ("cut right after the secret", cut)];
+    let cut = "substr(fixed, 1, instr(fixed, ?1) + length(?1) - 1)";
+    // (case, the corrupt value as SQL over `fixed`, the part that holds the properties)
+    let cases = [("garbage appended", "fixed || ',garbage'"), ("cut right after the secret", cut)];
     for (i, (what, corrupt)) in cases.into_iter().enumerate() {
         let id = format!("corrupt-{i}");
         Persister::new(store.clone()).store_new(command(&id)).await.expect("stored");
-        let sql = format!("UPDATE resource_updates SET data = {corrupt} WHERE command_id = ?2");
+        let sql = format!("UPDATE resource_updates SET fixed = {corrupt} WHERE command_id = ?2");
         assert_eq!(raw.execute(&sql, rusqlite::params![SECRET, id]).expect("corrupts"), 1);
         let err = Persister::new(store.clone()).load(&id).await.expect_err(what);
         assert!(matches!(err, Error::Store(persister_core::StoreError::Corrupt { .. })), "{err:?}");
