@@ -12,6 +12,9 @@ use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
 use crate::config::SqliteConfig;
 use crate::error::{Error, corrupt};
 
+/// A step that rewrites a database's data after a migration's SQL, in its transaction.
+type DataStep = fn(&Connection) -> Result<(), Error>;
+
 /// One embedded migration.
 struct Migration {
     /// The version it brings the database to (its file number).
@@ -21,7 +24,7 @@ struct Migration {
     /// The SQL.
     sql: &'static str,
     /// A step that rewrites the data after the SQL, in the same transaction.
-    data: Option<fn(&Connection) -> Result<(), Error>>,
+    data: Option<DataStep>,
 }
 
 /// Every migration, in order; versions are 1, 2, 3, ... without gaps.

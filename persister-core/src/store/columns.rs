@@ -4,6 +4,12 @@
 
 use std::ops::Range;
 
+/// A column's name with the schema versions that have it.
+pub type Column = (&'static str, Range<i64>);
+
+/// A table's name with its columns.
+pub type Table = (&'static str, &'static [Column]);
+
 /// The end of the version range of a column the newest schema still has.
 const NOW: i64 = i64::MAX;
 
@@ -11,7 +17,7 @@ const NOW: i64 = i64::MAX;
 /// it: from the migration that added it up to the one that removed or renamed it, excluded.
 /// The SQL backends number their migrations alike, so a version means the same columns in
 /// each.
-pub const TABLE_COLUMNS: &[(&str, &[(&str, Range<i64>)])] = &[
+pub const TABLE_COLUMNS: &[Table] = &[
     (
         "forma_commands",
         &[
@@ -47,17 +53,13 @@ pub const TABLE_COLUMNS: &[(&str, &[(&str, Range<i64>)])] = &[
 
 /// The columns a table of `columns` (an element of [`TABLE_COLUMNS`]) has at schema
 /// `version`.
-pub fn columns_at(columns: &[(&'static str, Range<i64>)], version: i64) -> Vec<&'static str> {
+pub fn columns_at(columns: &[Column], version: i64) -> Vec<&'static str> {
     columns.iter().filter(|(_, v)| v.contains(&version)).map(|(name, _)| *name).collect()
 }
 
 /// Checks a table's `present` columns against those it has at `version`; returns what is
 /// wrong, for [`StoreError::ForeignSchema`](crate::StoreError::ForeignSchema).
-pub fn column_mismatch(
-    columns: &[(&'static str, Range<i64>)],
-    version: i64,
-    present: &[String],
-) -> Option<String> {
+pub fn column_mismatch(columns: &[Column], version: i64, present: &[String]) -> Option<String> {
     let expected = columns_at(columns, version);
     if let Some(extra) = present.iter().find(|c| !expected.contains(&c.as_str())) {
         return Some(format!("column {extra} is not one of ours"));

@@ -92,8 +92,10 @@ async fn a_version_1_database_is_migrated_in_place_and_lists_correctly() {
             |row| row.get(0),
         )
         .expect("sizes");
-    assert!(bytes > r#"{"ID":"old","D":"é"}"#.len() as i64 + 2 + r#"{"ü":1}"#.len() as i64 + 2);
-    assert_eq!(old.stored_bytes, bytes as u64);
+    let bytes = u64::try_from(bytes).expect("a size");
+    let whole = r#"{"ID":"old","D":"é"}"#.len() + 2 + r#"{"ü":1}"#.len() + 2;
+    assert!(bytes > u64::try_from(whole).expect("small"));
+    assert_eq!(old.stored_bytes, bytes);
     assert_eq!((old.resource_updates, old.final_resource_updates), (2, 2));
     assert_eq!(old.by_state.get(&ResourceUpdateState::Failed), Some(&1));
     assert_eq!(old.start_ts.datetime().unix_timestamp_nanos(), 100_000);
