@@ -25,8 +25,10 @@ async fn main() -> Result<(), BoxError> {
     let seconds: u64 = args.next().map_or(Ok(30), |s| s.parse())?;
     let commands: usize = args.next().map_or(Ok(6), |s| s.parse())?;
     let store = SqliteStore::open(SqliteConfig::file(&path)).await?;
-    let (handle, task) =
-        PersisterHandle::spawn(Persister::new(Arc::new(store)), HandleConfig::default());
+    let (handle, task) = PersisterHandle::spawn(
+        Persister::new(Arc::new(store)),
+        HandleConfig::default().dedicated_thread(true),
+    );
     let workload = Workload::w2(7);
     let chosen: Vec<_> = workload.commands.iter().take(commands).collect();
     for command in &chosen {

@@ -40,6 +40,7 @@
 //! ```
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod blocking;
 mod cache;
 pub mod codec;
 mod error;

@@ -45,13 +45,13 @@ impl SqliteStore {
     pub async fn open(config: SqliteConfig) -> StoreResult<Self> {
         let path = config.path.clone();
         let read_connection = path.is_some() && !config.read_only;
-        let worker = Worker::start(config.clone(), schema::open, "persister-sqlite")
+        let worker = Worker::start(config.clone(), schema::open, "sqlite-writer")
             .await
             .map_err(StoreError::from)?;
         // Opened after the writer migrated the file, so it finds the current schema.
         let reader = match read_connection {
             true => Some(
-                Worker::start(config, schema::open_reader, "persister-sqlite-read")
+                Worker::start(config, schema::open_reader, "sqlite-reader")
                     .await
                     .map_err(StoreError::from)?,
             ),

@@ -1,12 +1,15 @@
 //! The worker thread that owns the SQLite connection.
 //!
-//! SQLite calls block, so they never run on the async runtime: one dedicated thread owns the
-//! [`Connection`] and runs one [`Command`] at a time, in arrival order, each in its own
-//! transaction. Callers send a command over a channel with a oneshot sender for the reply and
-//! await it. When the [`Worker`] is closed or dropped the channel closes; the thread finishes
-//! the commands already queued, closes the connection and exits.
+//! SQLite calls block, so they never run on a thread that did not say it may block: one
+//! dedicated thread opens the [`Connection`] and runs one [`Command`] at a time, in arrival
+//! order, each in its own transaction. Callers send a command over a channel with a oneshot
+//! sender for the reply and await it. A caller on a thread that may block
+//! ([`persister_core::blocking::may_block`]) runs its command itself, on the same connection
+//! under its mutex, and so pays no thread hop. When the [`Worker`] is closed or dropped the
+//! channel closes; the thread finishes the commands already queued, closes the connection and
+//! exits.
 
-use std::sync::{Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
 use persister_core::{
@@ -60,6 +63,9 @@ pub(crate) enum Command {
 #[derive(Debug)]
 pub(crate) struct Worker {
     sender: Mutex<Option<mpsc::Sender<Command>>>,
+    /// The connection, shared by the thread and callers that may block; `None` once the
+    /// thread closed it.
+    conn: Arc<Mutex<Option<Connection>>>,
     /// The thread; it returns the error of closing the connection, if any.
     thread: Mutex<Option<JoinHandle<Result<(), Error>>>>,
 }
@@ -79,15 +85,14 @@ impl Worker {
     ) -> Result<Self, Error> {
         let (sender, receiver) = mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
+        let conn = Arc::new(Mutex::new(None));
+        let shared = Arc::clone(&conn);
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || match open(&config) {
-                Ok(conn) => {
-                    if ready_tx.send(Ok(())).is_ok() {
-                        run(conn, &receiver)
-                    } else {
-                        Ok(())
-                    }
+                Ok(opened) => {
+                    *lock(&shared) = Some(opened);
+                    if ready_tx.send(Ok(())).is_ok() { run(&shared, &receiver) } else { Ok(()) }
                 }
                 Err(error) => {
                     // The caller may be gone already; then nobody needs the error.
@@ -97,22 +102,40 @@ impl Worker {
             })
             .map_err(Error::Spawn)?;
         ready_rx.await.map_err(|_| Error::WorkerGone)??;
-        Ok(Self { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)) })
+        Ok(Self { sender: Mutex::new(Some(sender)), conn, thread: Mutex::new(Some(thread)) })
     }
 
-    /// Sends the command built by `command` and waits for its reply.
+    /// Runs the command built by `command` and returns its result: right here when the
+    /// current thread may block ([`persister_core::blocking::may_block`]), else on the
+    /// worker thread, awaiting its reply.
     ///
     /// # Errors
-    /// [`StoreError::Closed`] after [`close`](Self::close), without sending anything.
+    /// [`StoreError::Closed`] after [`close`](Self::close), without running anything.
     pub(crate) async fn call<T>(
         &self,
         command: impl FnOnce(Reply<T>) -> Command,
     ) -> StoreResult<T> {
         let (reply, result) = oneshot::channel();
-        {
+        let inline = persister_core::blocking::may_block();
+        let command = command(reply);
+        let inline_command = {
             let sender = lock(&self.sender);
             let sender = sender.as_ref().ok_or(StoreError::Closed { backend: BACKEND })?;
-            sender.send(command(reply)).map_err(|_| Error::WorkerGone)?;
+            if inline {
+                Some(command)
+            } else {
+                sender.send(command).map_err(|_| Error::WorkerGone)?;
+                None
+            }
+        };
+        if let Some(command) = inline_command {
+            // This thread may block: it runs the command itself, on the connection under its
+            // mutex, which orders it with the commands queued to the worker thread. The
+            // sender's lock is not held meanwhile, so callers that may not block never wait
+            // for SQLite.
+            let mut conn = lock(&self.conn);
+            let conn = conn.as_mut().ok_or(StoreError::Closed { backend: BACKEND })?;
+            execute(conn, command);
         }
         result.await.map_err(|_| StoreError::from(Error::WorkerGone))?
     }
@@ -152,11 +175,14 @@ impl Drop for Worker {
 }
 
 /// The worker loop: runs commands until the channel closes, then closes the connection.
-fn run(mut conn: Connection, receiver: &mpsc::Receiver<Command>) -> Result<(), Error> {
+fn run(conn: &Mutex<Option<Connection>>, receiver: &mpsc::Receiver<Command>) -> Result<(), Error> {
     tracing::debug!("sqlite worker started");
     while let Ok(command) = receiver.recv() {
-        execute(&mut conn, command);
+        if let Some(conn) = lock(conn).as_mut() {
+            execute(conn, command);
+        }
     }
+    let Some(conn) = lock(conn).take() else { return Ok(()) };
     // Logged here too: a store dropped inside a runtime is not joined, so nobody else sees it.
     let closed = conn.close().map_err(|(_, error)| {
         tracing::warn!(%error, "closing the sqlite connection failed");

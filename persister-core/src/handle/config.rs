@@ -29,6 +29,12 @@ pub struct HandleConfig {
     /// is near. Only messages that wrote nothing come back to be retried, so a retry never
     /// applies a message twice. Counted in `persister_retries_total{kind}`. Default on.
     pub retry_transient: bool,
+    /// Whether the task runs on a thread of its own, with its own single-threaded runtime,
+    /// marked as one that may block ([`blocking::allow_blocking`](crate::blocking::allow_blocking)):
+    /// a store whose calls block (SQLite) then runs them right on that thread, so a message
+    /// costs no thread hop between the task and the store's thread. For stores that block;
+    /// leave it off for PostgreSQL, whose pool belongs to the caller's runtime. Default off.
+    pub dedicated_thread: bool,
 }
 
 impl Default for HandleConfig {
@@ -42,6 +48,7 @@ impl Default for HandleConfig {
             retain_finished_for: None,
             purge_batch: 100,
             retry_transient: true,
+            dedicated_thread: false,
         }
     }
 }
@@ -102,6 +109,14 @@ impl HandleConfig {
     #[must_use]
     pub fn purge_batch(mut self, rows: u32) -> Self {
         self.purge_batch = rows.max(1);
+        self
+    }
+
+    /// Runs the task on a thread of its own that may block (see
+    /// [`dedicated_thread`](Self::dedicated_thread)).
+    #[must_use]
+    pub fn dedicated_thread(mut self, on: bool) -> Self {
+        self.dedicated_thread = on;
         self
     }
 }

@@ -61,7 +61,10 @@ impl std::fmt::Debug for Envelope {
 }
 
 impl PersisterHandle {
-    /// Starts the persister's task on the current tokio runtime.
+    /// Starts the persister's task on the current tokio runtime, or, with
+    /// [`HandleConfig::dedicated_thread`], on a thread of the runtime's blocking pool that
+    /// runs only this task (with a single-threaded runtime of its own) and may block on the
+    /// store.
     ///
     /// The task ends after [`shutdown`](Self::shutdown), or when every handle is dropped and
     /// the mailbox is drained.
@@ -69,7 +72,18 @@ impl PersisterHandle {
         let (tx, rx) = mpsc::channel(config.mailbox.max(1));
         let (call_timeout, retry_transient) = (config.call_timeout, config.retry_transient);
         let store = Arc::clone(persister.store());
-        let task = tokio::spawn(run(persister, rx, config));
+        let task = if config.dedicated_thread {
+            tokio::task::spawn_blocking(move || {
+                let _allowed = crate::blocking::allow_blocking();
+                match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => runtime.block_on(run(persister, rx, config)),
+                    // Callers then see the mailbox closed: `Error::Shutdown`.
+                    Err(error) => tracing::error!(%error, "cannot start the persister's runtime"),
+                }
+            })
+        } else {
+            tokio::spawn(run(persister, rx, config))
+        };
         (Self { tx, store, call_timeout, retry_transient }, task)
     }
 

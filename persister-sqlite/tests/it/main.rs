@@ -5,4 +5,5 @@
 mod sqlite_operator;
 mod sqlite_schema;
 mod sqlite_store;
+mod sqlite_threads;
 mod support;

@@ -239,7 +239,8 @@ async fn run_once(
     let config = HandleConfig::default()
         .group_commit(setup.group_commit)
         .call_timeout(Duration::from_secs(600))
-        .retain_finished_for(retain);
+        .retain_finished_for(retain)
+        .dedicated_thread(place.store_blocks());
     let (handle, task) = PersisterHandle::spawn(Persister::new(store.clone()), config);
     for c in commands {
         handle.store_new(c.clone()).await?;

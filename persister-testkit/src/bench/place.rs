@@ -74,6 +74,12 @@ impl Place {
         }
     }
 
+    /// Whether the backend's store blocks its caller's thread when that thread may block
+    /// ([`persister_core::blocking`]): SQLite's does, PostgreSQL's awaits its pool.
+    pub(super) fn store_blocks(&self) -> bool {
+        matches!(self, Self::Sqlite { .. })
+    }
+
     /// A fresh store of the backend for `ours` and the flood; `name` names its file.
     pub(super) async fn store(&mut self, name: &str) -> Result<Arc<DynCommandStore>, BenchError> {
         match self {

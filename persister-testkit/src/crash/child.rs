@@ -16,7 +16,10 @@ use crate::workload::Message;
 pub async fn run_child(target: &Target, seed: u64) -> Result<(), String> {
     let workload = workload(seed);
     let store = target.open().await.map_err(|e| e.to_string())?;
-    let (handle, _task) = PersisterHandle::spawn(Persister::new(store), HandleConfig::default());
+    // SQLite runs on the handle's own thread, as a service runs it: the crash test then
+    // covers the calls that run inline, without a thread hop.
+    let config = HandleConfig::default().dedicated_thread(matches!(target, Target::Sqlite(_)));
+    let (handle, _task) = PersisterHandle::spawn(Persister::new(store), config);
     handle.store_new(workload.commands[0].clone()).await.map_err(|e| e.to_string())?;
     ack(0)?;
     for (i, m) in workload.messages.into_iter().enumerate() {
