@@ -2,6 +2,7 @@
 //!
 //! Each module was a test file of its own; `support` holds the builders they share.
 
+mod allocations;
 mod batch;
 mod cache;
 mod codec;

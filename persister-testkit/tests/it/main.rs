@@ -24,6 +24,7 @@ mod handle;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod metrics;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod migration;
 #[cfg(feature = "postgres")]
 mod pg_cut;
