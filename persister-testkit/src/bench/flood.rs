@@ -20,6 +20,8 @@ pub struct FloodRun {
     pub calls: usize,
     /// Calls that took longer than 5 s (or failed).
     pub calls_over_5s: usize,
+    /// Calls that failed, and the first failure's error.
+    pub failed: (usize, Option<String>),
     /// Per-call latencies.
     pub latencies: Latencies,
     /// Wall time.
@@ -106,6 +108,13 @@ impl FloodResult {
     /// The flood as table lines.
     pub fn table(&self) -> String {
         let line = |name: &str, r: &FloodRun| {
+            let failed = match &r.failed {
+                (0, _) => String::new(),
+                (n, first) => format!(
+                    "    {n} of these calls failed, the first with: {}\n",
+                    first.as_deref().unwrap_or("?")
+                ),
+            };
             format!(
                 "  {name:<18} {:>9.0} {:>9.0} {:>9.0} {:>10.0} {:>9.1} {:>8} {:>8} {:>9.1} {:>9.1}\n",
                 r.msgs_per_s(),
@@ -117,7 +126,7 @@ impl FloodResult {
                 r.calls_over_5s,
                 r.list.quantile_us(990) / 1000.0,
                 r.list_apart.quantile_us(990) / 1000.0
-            )
+            ) + &failed
         };
         let r = &self.retention;
         let retention = format!(
@@ -191,11 +200,17 @@ impl Setup<'_> {
     }
 }
 
-/// `n` small commands (5 resource updates) that finished long ago.
+/// How long before the flood's commands the old finished commands were last modified.
+const OLD_AGE: time::Duration = time::Duration::days(365);
+
+/// `n` small commands (5 resource updates) that finished [`OLD_AGE`] before the flood's
+/// commands started.
 fn finished_commands(rng: &mut StdRng, n: usize) -> Vec<persister_core::FormaCommand> {
     (0..n)
         .map(|i| {
             let mut c = command(rng, "OLD", i, 5);
+            c.start_ts = persister_core::Timestamp::from_datetime(c.start_ts.datetime() - OLD_AGE);
+            c.modified_ts = c.start_ts;
             c.state = persister_core::CommandState::Success;
             for ru in &mut c.resource_updates {
                 ru.state = persister_core::ResourceUpdateState::Success;
@@ -235,7 +250,14 @@ async fn run_once(
         s.await.map_err(|e| BenchError::Unsupported(e.to_string()))??;
     }
     prefill.shutdown().await?;
-    let retain = setup.retention.then_some(Duration::ZERO);
+    // A retention that every old command is past and none of the flood's commands is: they
+    // are stamped like the workloads', half of `OLD_AGE` after the cut. A shorter one would
+    // also purge a flood command the moment it turns final, before its last completions.
+    let retain = setup.retention.then(|| {
+        let cut = commands.first().map(|c| c.start_ts.datetime() - OLD_AGE / 2);
+        let age = cut.map_or(time::Duration::ZERO, |cut| time::OffsetDateTime::now_utc() - cut);
+        Duration::try_from(age).unwrap_or(Duration::ZERO)
+    });
     let config = HandleConfig::default()
         .group_commit(setup.group_commit)
         .call_timeout(Duration::from_secs(600))
@@ -257,11 +279,11 @@ async fn run_once(
             let mut out = Vec::with_capacity(messages.len());
             for m in messages {
                 let t = Instant::now();
-                let ok = match m {
-                    Message::Progress(p) => handle.update_progress(p).await.is_ok(),
-                    Message::Complete(c) => handle.complete(c).await.is_ok(),
+                let result = match m {
+                    Message::Progress(p) => handle.update_progress(p).await,
+                    Message::Complete(c) => handle.complete(c).await,
                 };
-                out.push((t.elapsed(), ok));
+                out.push((t.elapsed(), result.err().map(|e| e.to_string())));
             }
             out
         }));
@@ -288,11 +310,15 @@ async fn run_once(
         std::thread::spawn(move || list_apart(&handle))
     };
     let mut latencies = Latencies::default();
-    let mut over = 0;
+    let (mut over, mut failed) = (0, (0, None));
     for t in tasks {
-        for (d, ok) in t.await.unwrap_or_default() {
-            if !ok || d > Duration::from_secs(5) {
+        for (d, error) in t.await.unwrap_or_default() {
+            if error.is_some() || d > Duration::from_secs(5) {
                 over += 1;
+            }
+            if let Some(error) = error {
+                failed.0 += 1;
+                failed.1.get_or_insert(error);
             }
             latencies.push(d);
         }
@@ -308,7 +334,16 @@ async fn run_once(
     let avg_batch = f64::from(u32::try_from(calls).unwrap_or(u32::MAX))
         / f64::from(u32::try_from(transactions.max(1)).unwrap_or(u32::MAX));
     Ok((
-        FloodRun { calls, calls_over_5s: over, latencies, wall, avg_batch, list, list_apart },
+        FloodRun {
+            calls,
+            calls_over_5s: over,
+            failed,
+            latencies,
+            wall,
+            avg_batch,
+            list,
+            list_apart,
+        },
         left,
     ))
 }
