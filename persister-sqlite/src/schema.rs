@@ -47,6 +47,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0003_split_resource_updates.sql"),
         data: Some(split_resource_updates),
     },
+    Migration {
+        version: 4,
+        name: "0004_state_counts.sql",
+        sql: include_str!("../migrations/0004_state_counts.sql"),
+        data: None,
+    },
 ];
 
 /// The data step of migration 3: splits every resource update's whole document (moved to
