@@ -3,20 +3,26 @@
 
 use std::fmt::Write as _;
 
-use super::tree::{Kind, Node};
+use super::tree::{self, Kind, Node};
+use crate::error::CodecError;
 
 /// Go's `fmt.Sprintf("%v", v)` of the value `json.Unmarshal` gives for `node`.
 ///
 /// Numbers are float64 (`1000000` is `1e+06`), strings are unquoted, objects are
-/// `map[k:v ...]` with keys sorted, arrays `[a b]` and null `<nil>`.
-pub(crate) fn format_v(node: &Node<'_>) -> String {
+/// `map[k:v ...]` with keys sorted, arrays `[a b]` and null `<nil>`. An unexpanded value
+/// is parsed from its text first.
+///
+/// # Errors
+/// [`CodecError::Decode`] when an unexpanded value's text is not valid JSON.
+pub(crate) fn format_v(node: &Node<'_>) -> Result<String, CodecError> {
     let mut out = String::new();
-    write_v(&mut out, node);
-    out
+    write_v(&mut out, node)?;
+    Ok(out)
 }
 
-fn write_v(out: &mut String, node: &Node<'_>) {
+fn write_v(out: &mut String, node: &Node<'_>) -> Result<(), CodecError> {
     match &node.kind {
+        Kind::Unexpanded => write_v(out, &tree::parse_value(&node.raw, "opaque value")?)?,
         Kind::Null => out.push_str("<nil>"),
         Kind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Kind::Number(n) => out.push_str(&format_float(*n)),
@@ -27,7 +33,7 @@ fn write_v(out: &mut String, node: &Node<'_>) {
                 if i > 0 {
                     out.push(' ');
                 }
-                write_v(out, item);
+                write_v(out, item)?;
             }
             out.push(']');
         }
@@ -47,11 +53,12 @@ fn write_v(out: &mut String, node: &Node<'_>) {
                 }
                 out.push_str(k);
                 out.push(':');
-                write_v(out, v);
+                write_v(out, v)?;
             }
             out.push(']');
         }
     }
+    Ok(())
 }
 
 /// Go's `%v` of a float64: shortest round-trip digits, exponent form when the decimal exponent
@@ -112,7 +119,7 @@ mod tests {
 
     fn check(json: &str, expected: &str) {
         let node = tree::parse(json, "test").expect("valid json");
-        assert_eq!(format_v(&node), expected, "json {json}");
+        assert_eq!(format_v(&node).expect("formats"), expected, "json {json}");
     }
 
     #[test]

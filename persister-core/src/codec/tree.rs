@@ -24,6 +24,8 @@ pub(crate) enum Kind<'a> {
     String(String),
     Array(Vec<Node<'a>>),
     Object(Vec<(String, Node<'a>)>),
+    /// A value [`parse_pruned`] left unparsed: only its text is known.
+    Unexpanded,
 }
 
 impl<'a> Node<'a> {
@@ -40,6 +42,15 @@ impl<'a> Node<'a> {
         self.members()?.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// True for `null`, parsed or not.
+    pub(crate) fn is_null(&self) -> bool {
+        match self.kind {
+            Kind::Null => true,
+            Kind::Unexpanded => self.raw.trim() == "null",
+            _ => false,
+        }
+    }
+
     /// The string value, or `None` for other kinds.
     pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.kind {
@@ -52,10 +63,33 @@ impl<'a> Node<'a> {
 /// Parses `raw` into a [`Node`] tree.
 pub(crate) fn parse<'a>(raw: &'a str, what: &'static str) -> Result<Node<'a>, CodecError> {
     crate::codec::validate_json(raw)?;
-    build(raw, what)
+    build(raw, what, |_| true)
 }
 
-fn build<'a>(text: &'a str, what: &'static str) -> Result<Node<'a>, CodecError> {
+/// Parses `raw` into a [`Node`] tree that expands the root, every scalar of an expanded value,
+/// and the arrays and objects whose text `expand` accepts: every other one is
+/// [`Kind::Unexpanded`], so a caller looking for something rare pays for the path to it, not
+/// for the whole document. [`parse_value`] parses an unexpanded value when it is needed.
+pub(crate) fn parse_pruned<'a>(
+    raw: &'a str,
+    what: &'static str,
+    expand: fn(&str) -> bool,
+) -> Result<Node<'a>, CodecError> {
+    crate::codec::validate_json(raw)?;
+    build(raw, what, expand)
+}
+
+/// Parses the whole text of a value of a tree that [`parse`] or [`parse_pruned`] returned
+/// (so already validated), such as an [`Kind::Unexpanded`] one.
+pub(crate) fn parse_value<'a>(text: &'a str, what: &'static str) -> Result<Node<'a>, CodecError> {
+    build(text, what, |_| true)
+}
+
+fn build<'a>(
+    text: &'a str,
+    what: &'static str,
+    expand: fn(&str) -> bool,
+) -> Result<Node<'a>, CodecError> {
     let err = |message: String| CodecError::Decode { what, message };
     let sonic = |e: sonic_rs::Error| CodecError::Decode { what, message: super::describe(&e) };
     let kind = match text.trim_start().as_bytes().first() {
@@ -63,7 +97,7 @@ fn build<'a>(text: &'a str, what: &'static str) -> Result<Node<'a>, CodecError> 
             let mut members = Vec::new();
             for item in sonic_rs::to_object_iter(text) {
                 let (key, value) = item.map_err(sonic)?;
-                members.push((key.to_string(), child(&value, what)?));
+                members.push((key.to_string(), child(&value, what, expand)?));
             }
             Kind::Object(members)
         }
@@ -71,7 +105,7 @@ fn build<'a>(text: &'a str, what: &'static str) -> Result<Node<'a>, CodecError> 
             let mut items = Vec::new();
             for item in sonic_rs::to_array_iter(text) {
                 let value = item.map_err(sonic)?;
-                items.push(child(&value, what)?);
+                items.push(child(&value, what, expand)?);
             }
             Kind::Array(items)
         }
@@ -87,11 +121,22 @@ fn build<'a>(text: &'a str, what: &'static str) -> Result<Node<'a>, CodecError> 
     Ok(Node { raw: Cow::Borrowed(text), kind })
 }
 
-/// Builds the node of a member or element, borrowing the input where the parser allows it.
-fn child<'a>(value: &LazyValue<'a>, what: &'static str) -> Result<Node<'a>, CodecError> {
-    match value.as_raw_cow() {
-        Cow::Borrowed(text) => build(text, what),
-        Cow::Owned(text) => build(&text, what).map(into_owned),
+/// Builds the node of a member or element, borrowing the input where the parser allows it;
+/// unexpanded when `expand` refuses its text.
+fn child<'a>(
+    value: &LazyValue<'a>,
+    what: &'static str,
+    expand: fn(&str) -> bool,
+) -> Result<Node<'a>, CodecError> {
+    let raw = value.as_raw_cow();
+    // Scalars are always parsed: only arrays and objects hold what a caller may look for.
+    let container = matches!(raw.trim_start().as_bytes().first(), Some(b'{' | b'['));
+    if container && !expand(&raw) {
+        return Ok(Node { raw, kind: Kind::Unexpanded });
+    }
+    match raw {
+        Cow::Borrowed(text) => build(text, what, expand),
+        Cow::Owned(text) => build(&text, what, expand).map(into_owned),
     }
 }
 
@@ -106,6 +151,7 @@ fn into_owned(node: Node<'_>) -> Node<'static> {
         Kind::Object(members) => {
             Kind::Object(members.into_iter().map(|(k, v)| (k, into_owned(v))).collect())
         }
+        Kind::Unexpanded => Kind::Unexpanded,
     };
     Node { raw: Cow::Owned(node.raw.into_owned()), kind }
 }

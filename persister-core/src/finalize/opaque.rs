@@ -25,8 +25,21 @@ pub(crate) fn hash_properties(
     if names.is_empty() && !might_hold_envelope(raw.as_str()) {
         return Ok(None);
     }
-    let root = tree::parse(raw.as_str(), what)?;
-    Ok(rewrite(&root, Depth::Top(names)).map(RawJson::from_valid))
+    // Only the values on the way to an envelope are parsed; the names opaque when bare are
+    // top-level members, which the root's parse lists.
+    let root = tree::parse_pruned(raw.as_str(), what, might_hold_envelope)?;
+    Ok(rewrite(&root, Depth::Top(names))?.map(RawJson::from_valid))
+}
+
+/// [`hash_properties`] over a tree parsed whole, for tests that check that parsing only the
+/// way to the envelopes changes nothing.
+#[cfg(test)]
+pub(crate) fn hash_properties_parsed_whole(
+    raw: &RawJson,
+    names: &[String],
+) -> Result<Option<RawJson>, CodecError> {
+    let root = tree::parse(raw.as_str(), "Properties")?;
+    Ok(rewrite(&root, Depth::Top(names))?.map(RawJson::from_valid))
 }
 
 /// Hashes the values of an RFC 6902 patch document structurally: an op's value is hashed when
@@ -43,11 +56,13 @@ pub(crate) fn hash_patch(
     }
     let doc = tree::parse(raw.as_str(), "PatchDocument")?;
     let props = match properties {
-        Some(p) if props_may_hold => Some(tree::parse(p.as_str(), "Properties")?),
+        Some(p) if props_may_hold => {
+            Some(tree::parse_pruned(p.as_str(), "Properties", might_hold_envelope)?)
+        }
         _ => None,
     };
     let Kind::Array(ops) = &doc.kind else {
-        return Ok(rewrite(&doc, Depth::Nested).map(RawJson::from_valid));
+        return Ok(rewrite(&doc, Depth::Nested)?.map(RawJson::from_valid));
     };
     let mut changed = false;
     let mut parts = Vec::with_capacity(ops.len());
@@ -56,13 +71,11 @@ pub(crate) fn hash_patch(
             (Kind::Object(members), Some(value)) => {
                 let path = op.get("path").and_then(Node::as_str).unwrap_or("");
                 let new_value = if is_envelope(value) {
-                    hash_envelope(value)
-                } else if !matches!(value.kind, Kind::Null)
-                    && path_is_opaque(path, props.as_ref(), names)
-                {
-                    Some(wrap_bare(value))
+                    hash_envelope(value)?
+                } else if !value.is_null() && path_is_opaque(path, props.as_ref(), names) {
+                    Some(wrap_bare(value)?)
                 } else {
-                    rewrite(value, Depth::Nested)
+                    rewrite(value, Depth::Nested)?
                 };
                 new_value.map(|v| {
                     let replaced: Vec<(&str, String)> = members
@@ -76,7 +89,7 @@ pub(crate) fn hash_patch(
                     object_text(replaced)
                 })
             }
-            _ => rewrite(op, Depth::Nested),
+            _ => rewrite(op, Depth::Nested)?,
         };
         changed |= new_op.is_some();
         parts.push(new_op.unwrap_or_else(|| op.raw.trim().to_owned()));
@@ -84,7 +97,8 @@ pub(crate) fn hash_patch(
     Ok(changed.then(|| RawJson::from_valid(format!("[{}]", parts.join(",")))))
 }
 
-/// A cheap test that rules out most documents without parsing them.
+/// A cheap test that rules out most documents, and most values of a document, without parsing
+/// them: an envelope's key `$visibility` is spelled out, or escaped with `\u`.
 fn might_hold_envelope(raw: &str) -> bool {
     raw.contains("visibility") || raw.contains("\\u")
 }
@@ -97,8 +111,9 @@ enum Depth<'n> {
     Nested,
 }
 
-/// Returns the new text of `node` if any opaque value inside it was hashed.
-fn rewrite(node: &Node<'_>, depth: Depth<'_>) -> Option<String> {
+/// Returns the new text of `node` if any opaque value inside it was hashed. A value left
+/// unexpanded holds no envelope (see [`might_hold_envelope`]) and is never rewritten.
+fn rewrite(node: &Node<'_>, depth: Depth<'_>) -> Result<Option<String>, CodecError> {
     match &node.kind {
         Kind::Object(members) => {
             if matches!(depth, Depth::Nested) && is_envelope(node) {
@@ -109,33 +124,27 @@ fn rewrite(node: &Node<'_>, depth: Depth<'_>) -> Option<String> {
                 Depth::Nested => &[],
             };
             let mut changed = false;
-            let texts: Vec<(&str, String)> = members
-                .iter()
-                .map(|(k, v)| {
-                    let bare_opaque = names.iter().any(|n| n == k)
-                        && !is_envelope(v)
-                        && !matches!(v.kind, Kind::Null);
-                    let new =
-                        if bare_opaque { Some(wrap_bare(v)) } else { rewrite(v, Depth::Nested) };
-                    changed |= new.is_some();
-                    (k.as_str(), new.unwrap_or_else(|| v.raw.trim().to_owned()))
-                })
-                .collect();
-            changed.then(|| object_text(texts))
+            let mut texts: Vec<(&str, String)> = Vec::with_capacity(members.len());
+            for (k, v) in members {
+                let bare_opaque = names.iter().any(|n| n == k) && !is_envelope(v) && !v.is_null();
+                let new =
+                    if bare_opaque { Some(wrap_bare(v)?) } else { rewrite(v, Depth::Nested)? };
+                changed |= new.is_some();
+                texts.push((k.as_str(), new.unwrap_or_else(|| v.raw.trim().to_owned())));
+            }
+            Ok(changed.then(|| object_text(texts)))
         }
         Kind::Array(items) => {
             let mut changed = false;
-            let texts: Vec<String> = items
-                .iter()
-                .map(|item| {
-                    let new = rewrite(item, Depth::Nested);
-                    changed |= new.is_some();
-                    new.unwrap_or_else(|| item.raw.trim().to_owned())
-                })
-                .collect();
-            changed.then(|| format!("[{}]", texts.join(",")))
+            let mut texts: Vec<String> = Vec::with_capacity(items.len());
+            for item in items {
+                let new = rewrite(item, Depth::Nested)?;
+                changed |= new.is_some();
+                texts.push(new.unwrap_or_else(|| item.raw.trim().to_owned()));
+            }
+            Ok(changed.then(|| format!("[{}]", texts.join(","))))
         }
-        _ => None,
+        _ => Ok(None),
     }
 }
 
@@ -149,12 +158,12 @@ fn is_marked(node: &Node<'_>) -> bool {
 }
 
 /// The hashed text of an envelope, or `None` when it is already marked as hashed.
-fn hash_envelope(node: &Node<'_>) -> Option<String> {
+fn hash_envelope(node: &Node<'_>) -> Result<Option<String>, CodecError> {
     if is_marked(node) {
-        return None;
+        return Ok(None);
     }
-    let members = node.members()?;
-    let new_value = node.get("$value").map(digest_text);
+    let Some(members) = node.members() else { return Ok(None) };
+    let new_value = node.get("$value").map(digest_text).transpose()?;
     let mut texts: Vec<(&str, String)> = members
         .iter()
         .filter(|(k, _)| k != "$hashed")
@@ -164,29 +173,29 @@ fn hash_envelope(node: &Node<'_>) -> Option<String> {
         })
         .collect();
     texts.push(("$hashed", "true".to_owned()));
-    Some(object_text(texts))
+    Ok(Some(object_text(texts)))
 }
 
 /// A hashed envelope around a bare value of a property that is opaque by name.
-fn wrap_bare(value: &Node<'_>) -> String {
-    object_text(vec![
-        ("$value", digest_text(value)),
+fn wrap_bare(value: &Node<'_>) -> Result<String, CodecError> {
+    Ok(object_text(vec![
+        ("$value", digest_text(value)?),
         ("$visibility", "\"Opaque\"".to_owned()),
         ("$hashed", "true".to_owned()),
-    ])
+    ]))
 }
 
 /// The JSON text that replaces a secret: `null` stays `null`, a value whose string form is
 /// empty becomes `""`, anything else the hex SHA-256 of its string form.
-fn digest_text(value: &Node<'_>) -> String {
-    if matches!(value.kind, Kind::Null) {
-        return "null".to_owned();
+fn digest_text(value: &Node<'_>) -> Result<String, CodecError> {
+    if value.is_null() {
+        return Ok("null".to_owned());
     }
-    let s = format_v(value);
+    let s = format_v(value)?;
     if s.is_empty() {
-        return "\"\"".to_owned();
+        return Ok("\"\"".to_owned());
     }
-    encode_string(&sha256_hex(&s))
+    Ok(encode_string(&sha256_hex(&s)))
 }
 
 /// Lowercase hex SHA-256 of `s`.

@@ -193,3 +193,58 @@ fn read_only_properties_are_hashed_too() {
         )
     );
 }
+
+/// JSON text with envelopes (hashed or not, their keys sometimes escaped) at any depth,
+/// among ordinary values.
+fn json_with_envelopes() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let scalar = prop_oneof![
+        Just("null".to_owned()),
+        Just("true".to_owned()),
+        any::<i32>().prop_map(|n| n.to_string()),
+        "[a-z ]{0,6}".prop_map(|s| format!("\"{s}\"")),
+        Just("1e6".to_owned()),
+    ];
+    scalar.prop_recursive(4, 48, 5, |inner| {
+        let key =
+            prop_oneof![Just("A".to_owned()), Just("B".to_owned()), Just("Secret".to_owned())];
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            prop::collection::vec((key, inner.clone()), 0..4).prop_map(|m| {
+                let members: Vec<String> = m.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", members.join(","))
+            }),
+            (inner, 0..4u8).prop_map(|(v, form)| match form {
+                0 => format!(r#"{{"$value":{v},"$visibility":"Opaque"}}"#),
+                1 => format!(r#"{{"$visibility":"Opaque","$value":{v},"$hashed":true}}"#),
+                2 => format!(r#"{{"$value":{v},"$visibilit\u0079":"Opaque"}}"#),
+                _ => format!(r#"{{"$value":{v},"$visibility":"Opaqu\u0065","x":1}}"#),
+            }),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 1024,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Parsing only the values on the way to an envelope hashes exactly what a whole parse
+    /// hashes, top-level names included.
+    #[test]
+    fn prop_pruned_parse_hashes_as_a_whole_parse(
+        text in json_with_envelopes(),
+        top in proptest::collection::vec(json_with_envelopes(), 0..3),
+        named in proptest::bool::ANY,
+    ) {
+        let members: Vec<String> =
+            top.iter().enumerate().map(|(i, v)| format!("\"K{i}\":{v}")).collect();
+        let document = format!("{{\"Secret\":{text},{}\"Z\":0}}", members.iter().map(|m| format!("{m},")).collect::<String>());
+        let input = raw(&document);
+        let names: Vec<String> = if named { vec!["Secret".to_owned(), "K1".to_owned()] } else { Vec::new() };
+        let pruned = opaque::hash_properties(&input, &names, "Properties").expect("hashes");
+        let whole = opaque::hash_properties_parsed_whole(&input, &names).expect("hashes");
+        proptest::prop_assert_eq!(pruned, whole);
+    }
+}
