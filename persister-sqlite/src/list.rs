@@ -35,6 +35,9 @@ pub(crate) fn list(conn: &mut Connection, filter: &ListFilter) -> Result<Vec<Com
 
 /// One page of summaries: the page's headers (one more than the limit, to know whether a
 /// next page exists) joined with their resource update counts per state, in one statement.
+/// The counts are read from the `(command_id, state)` index, one range per command of the
+/// page, which yields them already grouped: grouping the joined rows instead sorted every
+/// resource update of the page (about 9,800 for 50 commands of 196), six times the cost.
 pub(crate) fn list_summaries(
     conn: &mut Connection,
     filter: &ListFilter,
@@ -45,12 +48,13 @@ pub(crate) fn list_summaries(
     let sql = format!(
         "WITH page AS (SELECT command_id, command, state, client_id, start_ts, start_ts_ns, \
          modified_ts, modified_ts_ns, stored_bytes FROM forma_commands{clause} {ORDER} \
-         LIMIT ?{}) \
+         LIMIT ?{}), \
+         counts AS (SELECT command_id, state, count(*) AS n FROM resource_updates \
+         WHERE command_id IN (SELECT command_id FROM page) GROUP BY command_id, state) \
          SELECT p.command_id, p.command, p.state, p.client_id, p.start_ts, p.start_ts_ns, \
-         p.modified_ts, p.modified_ts_ns, p.stored_bytes, r.state, count(r.command_id) \
-         FROM page AS p LEFT JOIN resource_updates AS r ON r.command_id = p.command_id \
-         GROUP BY p.command_id, r.state \
-         ORDER BY p.start_ts DESC, p.start_ts_ns DESC, p.command_id DESC",
+         p.modified_ts, p.modified_ts_ns, p.stored_bytes, r.state, coalesce(r.n, 0) \
+         FROM page AS p LEFT JOIN counts AS r ON r.command_id = p.command_id \
+         ORDER BY p.start_ts DESC, p.start_ts_ns DESC, p.command_id DESC, r.state",
         values.len()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
