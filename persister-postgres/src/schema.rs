@@ -18,14 +18,24 @@ macro_rules! header_columns {
     };
 }
 
-/// The resource update columns, in the order [`read_update`] expects (a macro, for `concat!`).
+/// The resource update columns, in the order [`read_update`] expects (a macro, for
+/// `concat!`), of `resource_updates` as `r` joined with `resource_update_progress` as `p` in
+/// `update_tables!()` (a missing progress row reads as NULL).
 macro_rules! update_columns {
     () => {
-        "position, ksuid, operation, state, completion, fixed, progress"
+        "r.position, r.ksuid, r.operation, r.state, r.completion, r.fixed, p.progress"
     };
 }
 
-pub(crate) use {header_columns, update_columns};
+/// The tables `update_columns!()` reads, with the join condition.
+macro_rules! update_tables {
+    () => {
+        "resource_updates AS r LEFT JOIN resource_update_progress AS p \
+         ON p.command_id = r.command_id AND p.position = r.position"
+    };
+}
+
+pub(crate) use {header_columns, update_columns, update_tables};
 
 /// A `TIMESTAMPTZ` value as microseconds since the Unix epoch, the core's representation.
 ///

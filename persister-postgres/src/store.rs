@@ -20,7 +20,7 @@ use sqlx::postgres::PgPool;
 use crate::config::PgConfig;
 use crate::error::{BACKEND, Error};
 use crate::hosts::Hosts;
-use crate::schema::{header_columns, read_header, read_update, update_columns};
+use crate::schema::{header_columns, read_header, read_update, update_columns, update_tables};
 use crate::session::Session;
 use crate::write::write;
 use crate::{list, migrate, retention};
@@ -150,7 +150,7 @@ impl PgStore {
                    UNION ALL SELECT command_id, 1, 0, head FROM forma_commands \
                    UNION ALL SELECT command_id, 2, 2 * position, fixed FROM resource_updates \
                    UNION ALL SELECT command_id, 2, 2 * position + 1, progress \
-                     FROM resource_updates \
+                     FROM resource_update_progress \
                  ) AS stored ORDER BY command_id, kind, position",
             )
             .fetch_all(&mut *tx)
@@ -303,7 +303,9 @@ async fn load(pool: &PgPool, session: &Session, id: &str) -> Result<Option<Store
         .query(concat!(
             "SELECT ",
             update_columns!(),
-            " FROM resource_updates WHERE command_id = $1 ORDER BY position"
+            " FROM ",
+            update_tables!(),
+            " WHERE r.command_id = $1 ORDER BY r.position"
         ))
         .bind(id)
         .fetch_all(&mut *tx)

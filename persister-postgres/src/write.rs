@@ -26,7 +26,7 @@ const ROW_OVERHEAD: usize = 64;
 /// Ops are grouped by command (commands are independent; each command's ops keep their
 /// order), and consecutive applies of one command are merged into one (the last header wins,
 /// the last row of a position wins, the revision moves by their number), so a group-committed
-/// batch costs two statements per command instead of two per message.
+/// batch costs three statements per command instead of three per message.
 ///
 /// This is what `CommandStore::write_batch` allows: ops of different commands touch disjoint
 /// rows and commute. A merged apply fails exactly when its first failing apply would: only
@@ -121,7 +121,7 @@ fn coalesce(ops: &[WriteOp]) -> Vec<Planned<'_>> {
     order.into_iter().flat_map(|id| per.remove(id).unwrap_or_default()).collect()
 }
 
-/// Inserts a command at revision 0 with its resource updates: two statements, one per table.
+/// Inserts a command at revision 0 with its resource updates: three statements, one per table.
 async fn insert(
     tx: &mut PgConnection,
     session: &Session,
@@ -179,12 +179,10 @@ async fn insert(
         session
             .query(
                 "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
-             completion, fixed, progress) \
-             SELECT $1, u.position, u.ksuid, u.operation, u.state, u.completion, u.fixed, \
-             u.progress \
+             completion, fixed) \
+             SELECT $1, u.position, u.ksuid, u.operation, u.state, u.completion, u.fixed \
              FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[], \
-             $7::text[], $8::text[]) \
-             AS u(position, ksuid, operation, state, completion, fixed, progress)",
+             $7::text[]) AS u(position, ksuid, operation, state, completion, fixed)",
             )
             .bind(&h.id)
             .bind(rows.iter().map(|r| r.position).bind_iter())
@@ -193,6 +191,16 @@ async fn insert(
             .bind(rows.iter().map(|r| &r.state).bind_iter())
             .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
             .bind(rows.iter().map(|r| &r.fixed).bind_iter())
+            .execute(&mut *tx)
+            .await?;
+        session
+            .query(
+                "INSERT INTO resource_update_progress (command_id, position, progress) \
+             SELECT $1, u.position, u.progress \
+             FROM UNNEST($2::bigint[], $3::text[]) AS u(position, progress)",
+            )
+            .bind(&h.id)
+            .bind(rows.iter().map(|r| r.position).bind_iter())
             .bind(rows.iter().map(|r| &r.progress).bind_iter())
             .execute(&mut *tx)
             .await?;
@@ -200,8 +208,8 @@ async fn insert(
     Ok(())
 }
 
-/// Applies a checkpoint: the header if its revision matches, then every listed row, in two
-/// statements.
+/// Applies a checkpoint: the header if its revision matches, then every listed row's
+/// progress, then the rows whose state, completion or fixed part changed, in three statements.
 async fn apply(
     tx: &mut PgConnection,
     session: &Session,
@@ -249,21 +257,33 @@ async fn apply(
     if !rows.is_empty() {
         let positions: Vec<i64> = session
             .query_scalar(
+                "UPDATE resource_update_progress AS p SET progress = u.progress \
+             FROM UNNEST($2::bigint[], $3::text[]) AS u(position, progress) \
+             WHERE p.command_id = $1 AND p.position = u.position \
+             RETURNING p.position",
+            )
+            .bind(id)
+            .bind(rows.iter().map(|r| r.last.position).bind_iter())
+            .bind(rows.iter().map(|r| &r.last.progress).bind_iter())
+            .fetch_all(&mut *tx)
+            .await?;
+        // The row with the fixed part gets a new version only when something in it changes.
+        session
+            .query(
                 "UPDATE resource_updates AS r \
-             SET state = u.state, completion = u.completion, \
-               fixed = COALESCE(u.fixed, r.fixed), progress = u.progress \
-             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::text[]) \
-               AS u(position, state, completion, fixed, progress) \
+             SET state = u.state, completion = u.completion, fixed = COALESCE(u.fixed, r.fixed) \
+             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[]) \
+               AS u(position, state, completion, fixed) \
              WHERE r.command_id = $1 AND r.position = u.position \
-             RETURNING r.position",
+               AND (r.state IS DISTINCT FROM u.state \
+                 OR r.completion IS DISTINCT FROM u.completion OR u.fixed IS NOT NULL)",
             )
             .bind(id)
             .bind(rows.iter().map(|r| r.last.position).bind_iter())
             .bind(rows.iter().map(|r| &r.last.state).bind_iter())
             .bind(rows.iter().map(|r| r.last.completion.code()).bind_iter())
             .bind(rows.iter().map(|r| r.fixed).bind_iter())
-            .bind(rows.iter().map(|r| &r.last.progress).bind_iter())
-            .fetch_all(&mut *tx)
+            .execute(&mut *tx)
             .await?;
         if positions.len() != rows.len() {
             let updated: HashSet<i64> = positions.into_iter().collect();

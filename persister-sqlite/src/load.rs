@@ -4,7 +4,9 @@
 use rusqlite::Connection;
 
 use crate::error::Error;
-use crate::schema::{HEADER_COLUMNS, UPDATE_COLUMNS, read_header, read_update, text};
+use crate::schema::{
+    HEADER_COLUMNS, UPDATE_COLUMNS, UPDATE_TABLES, read_header, read_update, text,
+};
 use persister_core::{FINAL_COMMAND_STATES, StoredCommand};
 
 /// Loads a command and its resource updates ordered by position.
@@ -23,7 +25,8 @@ pub(crate) fn load(conn: &mut Connection, id: &str) -> Result<Option<StoredComma
     let mut resource_updates = Vec::new();
     {
         let mut stmt = tx.prepare_cached(&format!(
-            "SELECT {UPDATE_COLUMNS} FROM resource_updates WHERE command_id = ?1 ORDER BY position"
+            "SELECT {UPDATE_COLUMNS} FROM {UPDATE_TABLES} WHERE r.command_id = ?1 \
+             ORDER BY r.position"
         ))?;
         let mut rows = stmt.query([id])?;
         while let Some(row) = rows.next()? {
@@ -48,14 +51,14 @@ pub(crate) fn list_unfinished(conn: &mut Connection) -> Result<Vec<String>, Erro
     Ok(ids)
 }
 
-/// Every body, head and data column, in no particular order; undecodable bytes are replaced
+/// Every body, head, fixed and progress column, in no particular order; undecodable bytes are replaced
 /// rather than refused, so that a scan sees every row.
 #[cfg(feature = "testing")]
 pub(crate) fn dump_all_text(conn: &mut Connection) -> Result<Vec<String>, Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT body FROM forma_commands UNION ALL SELECT head FROM forma_commands \
          UNION ALL SELECT fixed FROM resource_updates \
-         UNION ALL SELECT progress FROM resource_updates",
+         UNION ALL SELECT progress FROM resource_update_progress",
     )?;
     let mut rows = stmt.query([])?;
     let mut texts = Vec::new();

@@ -53,6 +53,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0004_state_counts.sql"),
         data: None,
     },
+    Migration {
+        version: 5,
+        name: "0005_progress_table.sql",
+        sql: include_str!("../migrations/0005_progress_table.sql"),
+        data: None,
+    },
 ];
 
 /// The data step of migration 3: splits every resource update's whole document (moved to
@@ -117,9 +123,14 @@ const STATEMENT_CACHE_CAPACITY: usize = 32;
 pub(crate) const HEADER_COLUMNS: &str = "command_id, command, state, client_id, start_ts, \
      modified_ts, revision, body, head, start_ts_ns, modified_ts_ns, stored_bytes";
 
-/// The resource update columns, in the order [`read_update`] expects.
+/// The resource update columns, in the order [`read_update`] expects, of `resource_updates`
+/// as `r` joined with `resource_update_progress` as `p` (a missing progress row reads as NULL).
 pub(crate) const UPDATE_COLUMNS: &str =
-    "position, ksuid, operation, state, completion, fixed, progress";
+    "r.position, r.ksuid, r.operation, r.state, r.completion, r.fixed, p.progress";
+
+/// The tables [`UPDATE_COLUMNS`] reads, with the join condition.
+pub(crate) const UPDATE_TABLES: &str = "resource_updates AS r LEFT JOIN resource_update_progress \
+     AS p ON p.command_id = r.command_id AND p.position = r.position";
 
 /// Opens the connection described by `config`, sets its pragmas and migrates the schema; or,
 /// read-only, checks that the schema is exactly this build's.

@@ -213,12 +213,16 @@ fn insert_rows(tx: &Connection, command: &StoredCommand) -> Result<(), Error> {
         h.modified_ts_ns,
         size(h.stored_bytes),
     ])?;
-    let mut stmt = tx.prepare_cached(
+    let mut row = tx.prepare_cached(
         "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
-         completion, fixed, progress) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         completion, fixed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut progress = tx.prepare_cached(
+        "INSERT INTO resource_update_progress (command_id, position, progress) \
+         VALUES (?1, ?2, ?3)",
     )?;
     for ru in &command.resource_updates {
-        stmt.execute(params![
+        row.execute(params![
             h.id,
             ru.position,
             ru.ksuid,
@@ -226,8 +230,8 @@ fn insert_rows(tx: &Connection, command: &StoredCommand) -> Result<(), Error> {
             ru.state,
             ru.completion.code(),
             ru.fixed,
-            ru.progress,
         ])?;
+        progress.execute(params![h.id, ru.position, ru.progress])?;
     }
     Ok(())
 }
@@ -282,19 +286,19 @@ fn apply_rows(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
     if changed == 0 {
         return Err(missing_or_conflict(tx, id, expected)?.into());
     }
-    let mut stmt = tx.prepare_cached(
-        "UPDATE resource_updates SET state = ?1, completion = ?2, \
-         fixed = COALESCE(?3, fixed), progress = ?4 WHERE command_id = ?5 AND position = ?6",
+    let mut progress = tx.prepare_cached(
+        "UPDATE resource_update_progress SET progress = ?1 WHERE command_id = ?2 AND position = ?3",
+    )?;
+    // The row with the fixed part is written only when something in it changes: its state and
+    // completion come before the fixed part, so comparing them reads no overflow page.
+    let mut row = tx.prepare_cached(
+        "UPDATE resource_updates SET state = ?1, completion = ?2, fixed = COALESCE(?3, fixed) \
+         WHERE command_id = ?4 AND position = ?5 \
+         AND (state IS NOT ?1 OR completion IS NOT ?2 OR ?3 IS NOT NULL)",
     )?;
     for ru in &checkpoint.resource_updates {
-        let changed = stmt.execute(params![
-            ru.state,
-            ru.completion.code(),
-            ru.fixed,
-            ru.progress,
-            id,
-            ru.position
-        ])?;
+        let changed = progress.execute(params![ru.progress, id, ru.position])?;
+        row.execute(params![ru.state, ru.completion.code(), ru.fixed, id, ru.position])?;
         if changed == 0 {
             return Err(corrupt(
                 id,

@@ -1,5 +1,5 @@
-//! The columns of the two tables every SQL backend creates (`forma_commands` and
-//! `resource_updates`), by schema version: the one list both backends check a database
+//! The columns of the tables every SQL backend creates (`forma_commands`, `resource_updates`
+//! and, from version 5, `resource_update_progress`), by schema version: the one list both backends check a database
 //! against before they migrate or use it.
 
 use std::ops::Range;
@@ -46,8 +46,12 @@ pub const TABLE_COLUMNS: &[Table] = &[
             ("completion", 1..NOW),
             ("data", 1..3),
             ("fixed", 3..NOW),
-            ("progress", 3..NOW),
+            ("progress", 3..5),
         ],
+    ),
+    (
+        "resource_update_progress",
+        &[("command_id", 5..NOW), ("position", 5..NOW), ("progress", 5..NOW)],
     ),
 ];
 

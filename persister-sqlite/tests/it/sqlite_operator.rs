@@ -85,8 +85,9 @@ async fn a_version_1_database_is_migrated_in_place_and_lists_correctly() {
         .raw()
         .query_row(
             "SELECT length(CAST(body AS BLOB)) + length(CAST(head AS BLOB)) + (SELECT \
-               sum(length(CAST(fixed AS BLOB)) + length(CAST(progress AS BLOB))) \
-               FROM resource_updates WHERE command_id = 'old') \
+               sum(length(CAST(fixed AS BLOB))) FROM resource_updates \
+               WHERE command_id = 'old') + (SELECT sum(length(CAST(progress AS BLOB))) \
+               FROM resource_update_progress WHERE command_id = 'old') \
              FROM forma_commands WHERE command_id = 'old'",
             [],
             |row| row.get(0),
@@ -109,7 +110,8 @@ async fn a_version_1_database_is_migrated_in_place_and_lists_correctly() {
     let kept: (String, String) = db
         .raw()
         .query_row(
-            "SELECT fixed, progress FROM resource_updates WHERE command_id = 'new'",
+            "SELECT fixed, progress FROM resource_updates NATURAL JOIN resource_update_progress \
+             WHERE command_id = 'new'",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )

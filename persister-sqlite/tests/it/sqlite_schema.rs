@@ -24,7 +24,7 @@ async fn migrations_apply_on_a_fresh_file_and_reopen_is_idempotent() {
     let db = TempDb::new("migrate");
     let store = SqliteStore::open(db.config()).await.expect("open fresh file");
     assert_eq!(user_version(&db), SCHEMA_VERSION);
-    assert_eq!(tables(&db), ["forma_commands", "resource_updates"]);
+    assert_eq!(tables(&db), ["forma_commands", "resource_update_progress", "resource_updates"]);
     let mode: String =
         db.raw().pragma_query_value(None, "journal_mode", |row| row.get(0)).expect("journal_mode");
     assert_eq!(mode, "wal");
@@ -84,8 +84,8 @@ async fn blob_json_columns_are_read_back() {
     let raw = db.raw();
     raw.execute_batch(
         "UPDATE forma_commands SET body = CAST(body AS BLOB), head = CAST(head AS BLOB);
-         UPDATE resource_updates SET fixed = CAST(fixed AS BLOB), \
-           progress = CAST(progress AS BLOB);",
+         UPDATE resource_updates SET fixed = CAST(fixed AS BLOB);
+         UPDATE resource_update_progress SET progress = CAST(progress AS BLOB);",
     )
     .expect("rewrite as blobs");
     let kind: String = raw
@@ -109,7 +109,7 @@ async fn corrupt_values_are_reported_with_their_field() {
             "resource_updates[1].fixed",
         ),
         (
-            "UPDATE resource_updates SET progress = X'FF' WHERE position = 0",
+            "UPDATE resource_update_progress SET progress = X'FF' WHERE position = 0",
             "resource_updates[0].progress",
         ),
         (

@@ -34,21 +34,24 @@ impl Floor {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
                 )?
                 .execute(params![h.id, h.command, h.state, h.client_id, h.start_ts, h.modified_ts, h.body, h.head])?;
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, completion, fixed, progress) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                let mut row = tx.prepare_cached(
+                    "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, completion, fixed) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                let mut progress = tx.prepare_cached(
+                    "INSERT INTO resource_update_progress (command_id, position, progress) VALUES (?1, ?2, ?3)",
                 )?;
                 for r in &c.resource_updates {
-                    stmt.execute(params![
+                    row.execute(params![
                         h.id,
                         r.position,
                         r.ksuid,
                         r.operation,
                         r.state,
                         r.completion.code(),
-                        r.fixed,
-                        r.progress
+                        r.fixed
                     ])?;
+                    progress.execute(params![h.id, r.position, r.progress])?;
                 }
             }
             Write::Apply(c) => {
@@ -58,16 +61,20 @@ impl Floor {
                      body = COALESCE(?5, body), revision = revision + 1 WHERE command_id = ?6",
                 )?
                 .execute(params![h.state, h.start_ts, h.modified_ts, h.head, h.body, c.command_id])?;
-                let mut stmt = tx.prepare_cached(
-                    "UPDATE resource_updates SET state = ?1, completion = ?2, fixed = COALESCE(?3, fixed), progress = ?4 \
-                     WHERE command_id = ?5 AND position = ?6",
+                let mut progress = tx.prepare_cached(
+                    "UPDATE resource_update_progress SET progress = ?1 WHERE command_id = ?2 AND position = ?3",
+                )?;
+                let mut row = tx.prepare_cached(
+                    "UPDATE resource_updates SET state = ?1, completion = ?2, fixed = COALESCE(?3, fixed) \
+                     WHERE command_id = ?4 AND position = ?5 \
+                     AND (state IS NOT ?1 OR completion IS NOT ?2 OR ?3 IS NOT NULL)",
                 )?;
                 for r in &c.resource_updates {
-                    stmt.execute(params![
+                    progress.execute(params![r.progress, c.command_id, r.position])?;
+                    row.execute(params![
                         r.state,
                         r.completion.code(),
                         r.fixed,
-                        r.progress,
                         c.command_id,
                         r.position
                     ])?;

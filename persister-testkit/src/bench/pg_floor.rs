@@ -77,7 +77,7 @@ impl PgFloor {
     }
 }
 
-/// The command at revision 0, then all its rows in one statement.
+/// The command at revision 0, then all its rows and their progress, one statement a table.
 async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), BenchError> {
     let h = &command.header;
     let rows = &command.resource_updates;
@@ -98,12 +98,10 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Be
     if !rows.is_empty() {
         sqlx::query(
             "INSERT INTO resource_updates (command_id, position, ksuid, operation, state, \
-             completion, fixed, progress) \
-             SELECT $1, u.position, u.ksuid, u.operation, u.state, u.completion, u.fixed, \
-             u.progress \
+             completion, fixed) \
+             SELECT $1, u.position, u.ksuid, u.operation, u.state, u.completion, u.fixed \
              FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[], \
-             $7::text[], $8::text[]) \
-             AS u(position, ksuid, operation, state, completion, fixed, progress)",
+             $7::text[]) AS u(position, ksuid, operation, state, completion, fixed)",
         )
         .bind(&h.id)
         .bind(rows.iter().map(|r| r.position).bind_iter())
@@ -112,6 +110,15 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Be
         .bind(rows.iter().map(|r| &r.state).bind_iter())
         .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
         .bind(rows.iter().map(|r| &r.fixed).bind_iter())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO resource_update_progress (command_id, position, progress) \
+             SELECT $1, u.position, u.progress FROM UNNEST($2::bigint[], $3::text[]) \
+             AS u(position, progress)",
+        )
+        .bind(&h.id)
+        .bind(rows.iter().map(|r| r.position).bind_iter())
         .bind(rows.iter().map(|r| &r.progress).bind_iter())
         .execute(&mut *tx)
         .await?;
@@ -119,7 +126,8 @@ async fn insert(tx: &mut PgConnection, command: &StoredCommand) -> Result<(), Be
     Ok(())
 }
 
-/// The header if its revision matches, then the listed rows in one statement.
+/// The header if its revision matches, then the listed rows' progress and the rows whose
+/// state, completion or fixed part changed, as the product writes them.
 async fn apply(tx: &mut PgConnection, checkpoint: &Checkpoint) -> Result<(), BenchError> {
     let id = &checkpoint.command_id;
     let h = &checkpoint.header;
@@ -143,21 +151,31 @@ async fn apply(tx: &mut PgConnection, checkpoint: &Checkpoint) -> Result<(), Ben
     if !rows.is_empty() {
         // The product's statement, RETURNING included (the product counts the rows it returns).
         let _positions: Vec<i64> = sqlx::query_scalar(
+            "UPDATE resource_update_progress AS p SET progress = u.progress \
+             FROM UNNEST($2::bigint[], $3::text[]) AS u(position, progress) \
+             WHERE p.command_id = $1 AND p.position = u.position \
+             RETURNING p.position",
+        )
+        .bind(id)
+        .bind(rows.iter().map(|r| r.position).bind_iter())
+        .bind(rows.iter().map(|r| &r.progress).bind_iter())
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
             "UPDATE resource_updates AS r \
-             SET state = u.state, completion = u.completion, \
-               fixed = COALESCE(u.fixed, r.fixed), progress = u.progress \
-             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::text[]) \
-               AS u(position, state, completion, fixed, progress) \
+             SET state = u.state, completion = u.completion, fixed = COALESCE(u.fixed, r.fixed) \
+             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[]) \
+               AS u(position, state, completion, fixed) \
              WHERE r.command_id = $1 AND r.position = u.position \
-             RETURNING r.position",
+               AND (r.state IS DISTINCT FROM u.state \
+                 OR r.completion IS DISTINCT FROM u.completion OR u.fixed IS NOT NULL)",
         )
         .bind(id)
         .bind(rows.iter().map(|r| r.position).bind_iter())
         .bind(rows.iter().map(|r| &r.state).bind_iter())
         .bind(rows.iter().map(|r| r.completion.code()).bind_iter())
         .bind(rows.iter().map(|r| r.fixed.as_deref()).bind_iter())
-        .bind(rows.iter().map(|r| &r.progress).bind_iter())
-        .fetch_all(&mut *tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(())

@@ -212,7 +212,7 @@ async fn corrupt_rows_are_typed_errors_naming_command_and_field() {
     let store = db.open().await;
     let rows = "UPDATE resource_updates SET fixed = ?1 WHERE command_id = ?2 AND position = 1";
     let progress_rows =
-        "UPDATE resource_updates SET progress = ?1 WHERE command_id = ?2 AND position = 1";
+        "UPDATE resource_update_progress SET progress = ?1 WHERE command_id = ?2 AND position = 1";
     let body = "UPDATE forma_commands SET body = ?1 WHERE command_id = ?2";
     let head = "UPDATE forma_commands SET head = ?1 WHERE command_id = ?2";
     let text = |s: &str| rusqlite::types::Value::Text(s.to_owned());
