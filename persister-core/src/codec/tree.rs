@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use sonic_rs::LazyValue;
 
 use crate::error::CodecError;
+use crate::model::RawJson;
 
 /// A parsed JSON value together with its exact text.
 #[derive(Debug)]
@@ -70,13 +71,15 @@ pub(crate) fn parse<'a>(raw: &'a str, what: &'static str) -> Result<Node<'a>, Co
 /// and the arrays and objects whose text `expand` accepts: every other one is
 /// [`Kind::Unexpanded`], so a caller looking for something rare pays for the path to it, not
 /// for the whole document. [`parse_value`] parses an unexpanded value when it is needed.
+///
+/// A [`RawJson`] is valid JSON whatever made it (decoding validates raw values), so it is not
+/// validated again.
 pub(crate) fn parse_pruned<'a>(
-    raw: &'a str,
+    raw: &'a RawJson,
     what: &'static str,
     expand: fn(&str) -> bool,
 ) -> Result<Node<'a>, CodecError> {
-    crate::codec::validate_json(raw)?;
-    build(raw, what, expand)
+    build(raw.as_str(), what, expand)
 }
 
 /// Parses the whole text of a value of a tree that [`parse`] or [`parse_pruned`] returned

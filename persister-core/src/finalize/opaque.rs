@@ -27,7 +27,7 @@ pub(crate) fn hash_properties(
     }
     // Only the values on the way to an envelope are parsed; the names opaque when bare are
     // top-level members, which the root's parse lists.
-    let root = tree::parse_pruned(raw.as_str(), what, might_hold_envelope)?;
+    let root = tree::parse_pruned(raw, what, might_hold_envelope)?;
     Ok(rewrite(&root, Depth::Top(names))?.map(RawJson::from_valid))
 }
 
@@ -57,7 +57,7 @@ pub(crate) fn hash_patch(
     let doc = tree::parse(raw.as_str(), "PatchDocument")?;
     let props = match properties {
         Some(p) if props_may_hold => {
-            Some(tree::parse_pruned(p.as_str(), "Properties", might_hold_envelope)?)
+            Some(tree::parse_pruned(p, "Properties", might_hold_envelope)?)
         }
         _ => None,
     };

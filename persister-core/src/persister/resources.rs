@@ -124,10 +124,13 @@ pub(super) fn progress(
         if ru.state.is_final() {
             return Ok(WriteSet::ignored());
         }
-        // Everything that can fail before the entry changes.
-        let names = finalize::opaque_names(&ru.resource, &config.opaque_fields);
+        // Everything that can fail before the entry changes. Most reports carry no
+        // properties: the opaque names are looked up only for those that do.
         let mut progress = msg.progress.clone();
-        finalize::hash_progress(&mut progress, &names)?;
+        if progress.resource_properties.is_some() {
+            let names = finalize::opaque_names(&ru.resource, &config.opaque_fields);
+            finalize::hash_progress(&mut progress, &names)?;
+        }
         ru.state = msg.resource_state;
         ru.start_ts = msg.resource_start_ts;
         ru.modified_ts = msg.resource_modified_ts;

@@ -305,3 +305,29 @@ fn any_serializer_writes_the_model_as_the_codec_does() {
     let raw = RawJson::new(r#"{ "b" : [1, 2.5, "x"], "a" : null }"#).expect("valid");
     assert_eq!(serde_json::to_string(&raw).expect("writes"), r#"{"b":[1,2.5,"x"],"a":null}"#);
 }
+
+/// A raw value is valid JSON whatever produced it: decoding refuses a document whose raw
+/// value is not, so code that reads a `RawJson` never needs to validate it again.
+#[test]
+fn raw_values_are_validated_when_decoded() {
+    let bad_values = [
+        "tru",
+        "01",
+        r#""\x""#,
+        "[1,]",
+        r#"{"a":1,}"#,
+        r#"{"a" 1}"#,
+        "1.",
+        "-",
+        r#""a"#,
+        "nul",
+        r#"{"x":[1,{"b":tru}]}"#,
+        r#"{"x":{"y":"\u12"}}"#,
+        r#"[{"a":[[1e]]}]"#,
+    ];
+    for bad in bad_values {
+        let doc = format!(r#"{{"ResourceUpdates":[{{"Resource":{{"Properties":{bad}}}}}]}}"#);
+        let result = decode_command(doc.as_bytes());
+        assert!(matches!(result, Err(CodecError::Decode { .. })), "raw value {bad}: {result:?}");
+    }
+}
