@@ -66,10 +66,11 @@ pub use persister::{
 };
 pub use store::columns;
 pub use store::{
-    Checkpoint, CommandRow, CommandStore, CommandStoreExt, CommandSummary, Completion, Cursor,
-    CursorError, DynCommandStore, FINAL_COMMAND_STATES, HeaderUpdate, ListFilter, MemoryStore,
-    PurgedCommand, ResourceUpdateChange, ResourceUpdateRow, StoreInfo, StoreResult, StoredCommand,
-    SummaryColumns, SummaryPage, WriteOp, check_unique_keys, exact_key, from_exact_key,
+    BatchWrite, Checkpoint, CommandRow, CommandStore, CommandStoreExt, CommandSummary, Completion,
+    Cursor, CursorError, DynCommandStore, FINAL_COMMAND_STATES, HeaderUpdate, ListFilter,
+    MemoryStore, PurgedCommand, ResourceUpdateChange, ResourceUpdateRow, StoreInfo, StoreResult,
+    StoredCommand, SummaryColumns, SummaryPage, WriteOp, check_unique_keys, coalesce, exact_key,
+    from_exact_key,
 };
 
 /// Opaque value hashing, exposed for reference models, tests and tools (the SHA-256 digests

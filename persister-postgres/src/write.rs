@@ -10,7 +10,8 @@
 use std::collections::{HashMap, HashSet};
 
 use persister_core::{
-    Checkpoint, ResourceUpdateChange, StoreError, StoredCommand, WriteOp, check_unique_keys,
+    BatchWrite, Checkpoint, ResourceUpdateChange, StoreError, StoredCommand, WriteOp,
+    check_unique_keys, coalesce,
 };
 use sqlx::postgres::{PgBindIterExt, PgConnection, PgPool};
 
@@ -23,16 +24,9 @@ const ROW_OVERHEAD: usize = 64;
 
 /// Applies `ops` in one transaction; the first error rolls all of them back.
 ///
-/// Ops are grouped by command (commands are independent; each command's ops keep their
-/// order), and consecutive applies of one command are merged into one (the last header wins,
-/// the last row of a position wins, the revision moves by their number), so a group-committed
-/// batch costs three statements per command instead of three per message.
-///
-/// This is what `CommandStore::write_batch` allows: ops of different commands touch disjoint
-/// rows and commute. A merged apply fails exactly when its first failing apply would: only
-/// applies whose revisions follow on are merged, so a conflict can only be the first one's,
-/// and a missing position is reported for the first op that lists it. When several ops fail,
-/// the error is that of the first failing op of the first command with one.
+/// Ops are grouped by command and consecutive applies of one command merged
+/// ([`persister_core::coalesce`], which says why that is allowed and what errors it keeps), so
+/// a group-committed batch costs three statements per command instead of three per message.
 pub(crate) async fn write(pool: &PgPool, session: &Session, ops: &[WriteOp]) -> Result<(), Error> {
     if ops.is_empty() {
         return Ok(());
@@ -40,10 +34,10 @@ pub(crate) async fn write(pool: &PgPool, session: &Session, ops: &[WriteOp]) -> 
     let mut tx = session.begin(pool).await?;
     for op in coalesce(ops) {
         match op {
-            Planned::Insert(command) => insert(&mut tx, session, command)
+            BatchWrite::Insert(command) => insert(&mut tx, session, command)
                 .await
                 .map_err(|e| e.in_command(&command.header.id, || largest_value(command)))?,
-            Planned::Apply(checkpoint, increment) => {
+            BatchWrite::Apply(checkpoint, increment) => {
                 apply(&mut tx, session, &checkpoint, increment).await.map_err(|e| {
                     e.in_command(&checkpoint.command_id, || {
                         let h = &checkpoint.header;
@@ -61,64 +55,13 @@ pub(crate) async fn write(pool: &PgPool, session: &Session, ops: &[WriteOp]) -> 
                     })
                 })?;
             }
-            Planned::Delete(id, expected_revision) => {
+            BatchWrite::Delete(id, expected_revision) => {
                 delete(&mut tx, session, id, expected_revision).await?;
             }
         }
     }
     tx.commit().await.map_err(Error::Commit)?;
     Ok(())
-}
-
-/// One statement group of a batch.
-#[derive(Debug)]
-enum Planned<'a> {
-    Insert(&'a StoredCommand),
-    /// A checkpoint standing for this many consecutive applies of its command.
-    Apply(Checkpoint, i64),
-    Delete(&'a str, i64),
-}
-
-/// Groups `ops` by command in first-seen order and merges consecutive applies of a command.
-fn coalesce(ops: &[WriteOp]) -> Vec<Planned<'_>> {
-    let mut order: Vec<&str> = Vec::new();
-    let mut per: HashMap<&str, Vec<Planned<'_>>> = HashMap::new();
-    for op in ops {
-        let id = match op {
-            WriteOp::Insert(c) => c.header.id.as_str(),
-            WriteOp::Apply(c) => c.command_id.as_str(),
-            WriteOp::Delete { id, .. } => id.as_str(),
-        };
-        let list = per.entry(id).or_insert_with(|| {
-            order.push(id);
-            Vec::new()
-        });
-        match (op, list.last_mut()) {
-            (WriteOp::Apply(c), Some(Planned::Apply(merged, n)))
-                if merged.expected_revision + *n == c.expected_revision =>
-            {
-                let h = &mut merged.header;
-                h.state.clone_from(&c.header.state);
-                h.start_ts = c.header.start_ts;
-                h.start_ts_ns = c.header.start_ts_ns;
-                h.modified_ts = c.header.modified_ts;
-                h.modified_ts_ns = c.header.modified_ts_ns;
-                h.stored_bytes = c.header.stored_bytes;
-                h.head.clone_from(&c.header.head);
-                if c.header.body.is_some() {
-                    h.body.clone_from(&c.header.body);
-                }
-                merged.resource_updates.extend(c.resource_updates.iter().cloned());
-                *n += 1;
-            }
-            (WriteOp::Apply(c), _) => list.push(Planned::Apply(c.clone(), 1)),
-            (WriteOp::Insert(c), _) => list.push(Planned::Insert(c)),
-            (WriteOp::Delete { id, expected_revision }, _) => {
-                list.push(Planned::Delete(id, *expected_revision));
-            }
-        }
-    }
-    order.into_iter().flat_map(|id| per.remove(id).unwrap_or_default()).collect()
 }
 
 /// Inserts a command at revision 0 with its resource updates: three statements, one per table.

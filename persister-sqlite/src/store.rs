@@ -10,8 +10,9 @@
 
 use async_trait::async_trait;
 use persister_core::{
-    Checkpoint, CommandRow, CommandStore, ListFilter, PurgedCommand, StoreError, StoreInfo,
-    StoreResult, StoredCommand, SummaryPage, Timestamp, WriteOp, check_unique_keys,
+    BatchWrite, Checkpoint, CommandRow, CommandStore, ListFilter, PurgedCommand, StoreError,
+    StoreInfo, StoreResult, StoredCommand, SummaryPage, Timestamp, WriteOp, check_unique_keys,
+    coalesce,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -256,19 +257,20 @@ fn applied(checkpoint: &Checkpoint) -> (String, usize) {
 
 fn apply_tx(conn: &mut Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    apply_rows(&tx, checkpoint)?;
+    apply_rows(&tx, checkpoint, 1)?;
     tx.commit()?;
     Ok(())
 }
 
-/// The statements of `apply`, inside the caller's transaction.
-fn apply_rows(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
+/// The statements of `apply`, inside the caller's transaction, for a checkpoint that stands
+/// for `increment` consecutive applies (see [`persister_core::coalesce`]).
+fn apply_rows(tx: &Connection, checkpoint: &Checkpoint, increment: i64) -> Result<(), Error> {
     let (id, expected, h) =
         (&checkpoint.command_id, checkpoint.expected_revision, &checkpoint.header);
     let changed = tx
         .prepare_cached(
             "UPDATE forma_commands SET state = ?1, start_ts = ?2, modified_ts = ?3, head = ?4, \
-             body = COALESCE(?5, body), revision = revision + 1, start_ts_ns = ?8, \
+             body = COALESCE(?5, body), revision = revision + ?11, start_ts_ns = ?8, \
              modified_ts_ns = ?9, stored_bytes = ?10 WHERE command_id = ?6 AND revision = ?7",
         )?
         .execute(params![
@@ -282,6 +284,7 @@ fn apply_rows(tx: &Connection, checkpoint: &Checkpoint) -> Result<(), Error> {
             h.start_ts_ns,
             h.modified_ts_ns,
             size(h.stored_bytes),
+            increment,
         ])?;
     if changed == 0 {
         return Err(missing_or_conflict(tx, id, expected)?.into());
@@ -330,19 +333,22 @@ fn delete_rows(tx: &Connection, id: &str, expected: i64) -> Result<(), Error> {
     Ok(())
 }
 
-/// Applies every op of a batch in one transaction, in the given order; the first error rolls
-/// all back and is returned as the op's single-op method would return it.
+/// Applies every op of a batch in one transaction, grouped by command with consecutive
+/// applies of a command merged ([`persister_core::coalesce`]: one header write per command,
+/// not per message); the first error rolls all back and is returned as the op's single-op
+/// method would return it.
 pub(crate) fn write_batch(conn: &mut Connection, ops: Vec<WriteOp>) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for op in &ops {
-        match op {
-            WriteOp::Insert(c) => {
+    for write in coalesce(&ops) {
+        match write {
+            BatchWrite::Insert(c) => {
                 insert_rows(&tx, c).map_err(|e| e.in_command(&c.header.id, || inserted(c)))?;
             }
-            WriteOp::Apply(c) => {
-                apply_rows(&tx, c).map_err(|e| e.in_command(&c.command_id, || applied(c)))?;
+            BatchWrite::Apply(c, increment) => {
+                apply_rows(&tx, &c, increment)
+                    .map_err(|e| e.in_command(&c.command_id, || applied(&c)))?;
             }
-            WriteOp::Delete { id, expected_revision } => delete_rows(&tx, id, *expected_revision)?,
+            BatchWrite::Delete(id, expected_revision) => delete_rows(&tx, id, expected_revision)?,
         }
     }
     tx.commit()?;

@@ -5,6 +5,7 @@
 //! [`codec`](crate::codec) (migration 3 splits each resource update with
 //! [`codec::split_resource_update`](crate::codec::split_resource_update)).
 
+mod batch;
 pub mod columns;
 mod filter;
 mod keys;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use batch::{BatchWrite, coalesce};
 pub use filter::ListFilter;
 pub use keys::check_unique_keys;
 pub(crate) use keys::first_repeated_key;

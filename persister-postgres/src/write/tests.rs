@@ -55,15 +55,15 @@ fn consecutive_applies_of_a_command_merge() {
     let planned = coalesce(&ops);
     assert_eq!(planned.len(), 3, "{planned:?}");
     match &planned[0] {
-        Planned::Apply(c, 3) => {
+        BatchWrite::Apply(c, 3) => {
             assert_eq!((c.command_id.as_str(), c.expected_revision), ("a", 0));
             assert_eq!(c.header.head, "h2", "the last header wins");
             assert_eq!(progress(&last_per_position(&c.resource_updates)), ["a0'", "a2"]);
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(&planned[1], Planned::Apply(c, 1) if c.command_id == "b"));
-    assert!(matches!(planned[2], Planned::Delete("b", 6)));
+    assert!(matches!(&planned[1], BatchWrite::Apply(c, 1) if c.command_id == "b"));
+    assert!(matches!(planned[2], BatchWrite::Delete("b", 6)));
 }
 
 #[test]
