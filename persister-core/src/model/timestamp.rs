@@ -111,8 +111,59 @@ impl From<OffsetDateTime> for Timestamp {
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0; UTC_TEXT_MAX];
+        if let Some(text) = self.write_utc(&mut buf) {
+            return s.serialize_str(text);
+        }
         let text = self.0.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
         s.serialize_str(&text)
+    }
+}
+
+/// The longest text [`Timestamp::write_utc`] writes: `9999-12-31T23:59:59.999999999Z`.
+const UTC_TEXT_MAX: usize = 30;
+
+impl Timestamp {
+    /// Writes a UTC timestamp of years 0 to 9999 as RFC 3339 (fraction digits with trailing
+    /// zeros trimmed, none for a whole second, then `Z`) into `buf`, as `time`'s `Rfc3339`
+    /// formats it but without allocating: every message encodes several timestamps. `None`
+    /// for any other value, which the caller formats with `time`.
+    fn write_utc(self, buf: &mut [u8; UTC_TEXT_MAX]) -> Option<&str> {
+        fn digits(out: &mut [u8], mut value: u32) {
+            for slot in out.iter_mut().rev() {
+                // A remainder of 10 is below 256.
+                *slot = b'0' + u8::try_from(value % 10).unwrap_or(0);
+                value /= 10;
+            }
+        }
+        let t = self.0;
+        if !t.offset().is_utc() || !(0..=9999).contains(&t.year()) {
+            return None;
+        }
+        let year = u32::try_from(t.year()).ok()?;
+        digits(&mut buf[0..4], year);
+        buf[4] = b'-';
+        digits(&mut buf[5..7], u32::from(u8::from(t.month())));
+        buf[7] = b'-';
+        digits(&mut buf[8..10], u32::from(t.day()));
+        buf[10] = b'T';
+        digits(&mut buf[11..13], u32::from(t.hour()));
+        buf[13] = b':';
+        digits(&mut buf[14..16], u32::from(t.minute()));
+        buf[16] = b':';
+        digits(&mut buf[17..19], u32::from(t.second()));
+        let mut len = 19;
+        let nanos = t.nanosecond();
+        if nanos != 0 {
+            buf[19] = b'.';
+            digits(&mut buf[20..29], nanos);
+            len = 29;
+            while buf[len - 1] == b'0' {
+                len -= 1;
+            }
+        }
+        buf[len] = b'Z';
+        std::str::from_utf8(&buf[..=len]).ok()
     }
 }
 
@@ -120,5 +171,38 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let key = crate::codec::go_struct::Key::deserialize(d)?;
         Self::parse(key.as_str()).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{Rfc3339, Timestamp, UTC_TEXT_MAX};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        /// The text written without allocating is exactly `time`'s RFC 3339, whole seconds,
+        /// trailing zeros and the edges of the years it covers included.
+        #[test]
+        fn prop_utc_text_is_times_rfc3339(
+            secs in -62_167_219_200_i64..253_402_300_800,
+            nanos in prop_oneof![Just(0_u32), 0_u32..1_000_000_000, (0_u32..1000).prop_map(|n| n * 1_000_000)],
+        ) {
+            let t = time::OffsetDateTime::from_unix_timestamp(secs).expect("in range")
+                + time::Duration::nanoseconds(i64::from(nanos));
+            let mut buf = [0; UTC_TEXT_MAX];
+            let fast = Timestamp(t).write_utc(&mut buf).map(str::to_owned);
+            prop_assert_eq!(fast, t.format(&Rfc3339).ok());
+        }
+    }
+
+    #[test]
+    fn other_offsets_and_years_are_left_to_time() {
+        let mut buf = [0; UTC_TEXT_MAX];
+        let offset = time::macros::datetime!(2025-01-02 03:04:05.5 +02:00);
+        assert_eq!(Timestamp(offset).write_utc(&mut buf), None);
+        assert_eq!(Timestamp::ZERO.write_utc(&mut buf), Some("0001-01-01T00:00:00Z"));
     }
 }
