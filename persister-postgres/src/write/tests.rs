@@ -1,4 +1,5 @@
-//! Unit tests of the batch planning.
+//! Unit tests of the batch planning: what PostgreSQL writes for a coalesced batch (the
+//! coalescing itself is tested in `persister_core`).
 
 use persister_core::Completion;
 
@@ -64,15 +65,6 @@ fn consecutive_applies_of_a_command_merge() {
     }
     assert!(matches!(&planned[1], BatchWrite::Apply(c, 1) if c.command_id == "b"));
     assert!(matches!(planned[2], BatchWrite::Delete("b", 6)));
-}
-
-#[test]
-fn applies_with_a_gap_in_revisions_do_not_merge() {
-    let ops = vec![
-        WriteOp::Apply(checkpoint("a", 0, vec![])),
-        WriteOp::Apply(checkpoint("a", 5, vec![])),
-    ];
-    assert_eq!(coalesce(&ops).len(), 2);
 }
 
 #[test]
