@@ -78,15 +78,10 @@ pub(crate) fn hash_patch(
                     rewrite(value, Depth::Nested)?
                 };
                 new_value.map(|v| {
-                    let replaced: Vec<(&str, String)> = members
-                        .iter()
-                        .map(|(k, n)| {
-                            let text =
-                                if k == "value" { v.clone() } else { n.raw.trim().to_owned() };
-                            (k.as_str(), text)
-                        })
-                        .collect();
-                    object_text(replaced)
+                    object_text(members.iter().map(|(k, n)| {
+                        let text: &str = if k == "value" { &v } else { n.raw.trim() };
+                        (k.as_str(), text)
+                    }))
                 })
             }
             _ => rewrite(op, Depth::Nested)?,
@@ -123,26 +118,41 @@ fn rewrite(node: &Node<'_>, depth: Depth<'_>) -> Result<Option<String>, CodecErr
                 Depth::Top(names) => names,
                 Depth::Nested => &[],
             };
-            let mut changed = false;
-            let mut texts: Vec<(&str, String)> = Vec::with_capacity(members.len());
+            // The new texts of the members that change; the others are written as they are.
+            let mut new_texts: Vec<Option<String>> = Vec::with_capacity(members.len());
             for (k, v) in members {
                 let bare_opaque = names.iter().any(|n| n == k) && !is_envelope(v) && !v.is_null();
-                let new =
-                    if bare_opaque { Some(wrap_bare(v)?) } else { rewrite(v, Depth::Nested)? };
-                changed |= new.is_some();
-                texts.push((k.as_str(), new.unwrap_or_else(|| v.raw.trim().to_owned())));
+                new_texts.push(if bare_opaque {
+                    Some(wrap_bare(v)?)
+                } else {
+                    rewrite(v, Depth::Nested)?
+                });
             }
-            Ok(changed.then(|| object_text(texts)))
+            if new_texts.iter().all(Option::is_none) {
+                return Ok(None);
+            }
+            Ok(Some(object_text(members.iter().zip(&new_texts).map(|((k, v), new)| {
+                (k.as_str(), new.as_deref().unwrap_or_else(|| v.raw.trim()))
+            }))))
         }
         Kind::Array(items) => {
-            let mut changed = false;
-            let mut texts: Vec<String> = Vec::with_capacity(items.len());
+            let mut new_texts: Vec<Option<String>> = Vec::with_capacity(items.len());
             for item in items {
-                let new = rewrite(item, Depth::Nested)?;
-                changed |= new.is_some();
-                texts.push(new.unwrap_or_else(|| item.raw.trim().to_owned()));
+                new_texts.push(rewrite(item, Depth::Nested)?);
             }
-            Ok(changed.then(|| format!("[{}]", texts.join(","))))
+            if new_texts.iter().all(Option::is_none) {
+                return Ok(None);
+            }
+            let mut out = String::with_capacity(node.raw.len() + 64);
+            out.push('[');
+            for (i, (item, new)) in items.iter().zip(&new_texts).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(new.as_deref().unwrap_or_else(|| item.raw.trim()));
+            }
+            out.push(']');
+            Ok(Some(out))
         }
         _ => Ok(None),
     }
@@ -164,24 +174,22 @@ fn hash_envelope(node: &Node<'_>) -> Result<Option<String>, CodecError> {
     }
     let Some(members) = node.members() else { return Ok(None) };
     let new_value = node.get("$value").map(digest_text).transpose()?;
-    let mut texts: Vec<(&str, String)> = members
-        .iter()
-        .filter(|(k, _)| k != "$hashed")
-        .map(|(k, v)| match (k.as_str(), &new_value) {
-            ("$value", Some(new)) => (k.as_str(), new.clone()),
-            _ => (k.as_str(), v.raw.trim().to_owned()),
-        })
-        .collect();
-    texts.push(("$hashed", "true".to_owned()));
-    Ok(Some(object_text(texts)))
+    let texts = members.iter().filter(|(k, _)| k != "$hashed").map(|(k, v)| {
+        match (k.as_str(), &new_value) {
+            ("$value", Some(new)) => (k.as_str(), new.as_str()),
+            _ => (k.as_str(), v.raw.trim()),
+        }
+    });
+    Ok(Some(object_text(texts.chain([("$hashed", "true")]))))
 }
 
 /// A hashed envelope around a bare value of a property that is opaque by name.
 fn wrap_bare(value: &Node<'_>) -> Result<String, CodecError> {
-    Ok(object_text(vec![
-        ("$value", digest_text(value)?),
-        ("$visibility", "\"Opaque\"".to_owned()),
-        ("$hashed", "true".to_owned()),
+    let digest = digest_text(value)?;
+    Ok(object_text([
+        ("$value", digest.as_str()),
+        ("$visibility", "\"Opaque\""),
+        ("$hashed", "true"),
     ]))
 }
 
@@ -203,10 +211,27 @@ pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-fn object_text(members: Vec<(&str, String)>) -> String {
-    let body: Vec<String> =
-        members.into_iter().map(|(k, v)| format!("{}:{}", encode_string(k), v)).collect();
-    format!("{{{}}}", body.join(","))
+/// The compact text of an object of these members (key, value text), in one buffer.
+fn object_text<'t>(members: impl IntoIterator<Item = (&'t str, &'t str)>) -> String {
+    let mut out = String::from("{");
+    for (i, (key, value)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // A key of printable ASCII that neither JSON nor Go escapes is written as it is.
+        let plain = key.bytes().all(|b| (0x20..0x7f).contains(&b) && !b"\"\\<>&".contains(&b));
+        if plain {
+            out.push('"');
+            out.push_str(key);
+            out.push('"');
+        } else {
+            out.push_str(&encode_string(key));
+        }
+        out.push(':');
+        out.push_str(value);
+    }
+    out.push('}');
+    out
 }
 
 /// True when a JSON pointer names an opaque property: its first segment is an opaque name, or

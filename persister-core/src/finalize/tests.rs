@@ -105,6 +105,18 @@ fn only_changed_paths_are_reencoded() {
 }
 
 #[test]
+fn keys_on_a_rewritten_path_are_escaped_as_go_escapes_them() {
+    // Keys Go escapes (`<`, `>`, `&`, a quote, U+2028) and keys it writes as they are.
+    let input = r#"{"a<b":{"s":{"$value":"secret","$visibility":"Opaque"}},"q\"\u2028é":[{"$value":"secret","$visibility":"Opaque"}],"plain key":1}"#;
+    let digest = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+    let envelope = format!(r#"{{"$value":"{digest}","$visibility":"Opaque","$hashed":true}}"#);
+    let expected = format!(
+        r#"{{"a\u003cb":{{"s":{envelope}}},"q\"\u2028é":[{envelope}],"plain key":1}}"#
+    );
+    check(input, &expected);
+}
+
+#[test]
 fn documents_without_envelopes_are_untouched() {
     for input in [
         r#"{ "a" : 1.50, "b": "<&>" }"#,
