@@ -110,9 +110,8 @@ fn keys_on_a_rewritten_path_are_escaped_as_go_escapes_them() {
     let input = r#"{"a<b":{"s":{"$value":"secret","$visibility":"Opaque"}},"q\"\u2028é":[{"$value":"secret","$visibility":"Opaque"}],"plain key":1}"#;
     let digest = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
     let envelope = format!(r#"{{"$value":"{digest}","$visibility":"Opaque","$hashed":true}}"#);
-    let expected = format!(
-        r#"{{"a\u003cb":{{"s":{envelope}}},"q\"\u2028é":[{envelope}],"plain key":1}}"#
-    );
+    let expected =
+        format!(r#"{{"a\u003cb":{{"s":{envelope}}},"q\"\u2028é":[{envelope}],"plain key":1}}"#);
     check(input, &expected);
 }
 
