@@ -300,15 +300,14 @@ fn apply_rows(tx: &Connection, checkpoint: &Checkpoint, increment: i64) -> Resul
          AND (state IS NOT ?1 OR completion IS NOT ?2 OR ?3 IS NOT NULL)",
     )?;
     for ru in &checkpoint.resource_updates {
-        let changed = progress.execute(params![ru.progress, id, ru.position])?;
-        row.execute(params![ru.state, ru.completion.code(), ru.fixed, id, ru.position])?;
-        if changed == 0 {
+        if progress.execute(params![ru.progress, id, ru.position])? == 0 {
             return Err(corrupt(
                 id,
                 format!("resource_updates[{}]", ru.position),
                 "no resource update row at this position",
             ));
         }
+        row.execute(params![ru.state, ru.completion.code(), ru.fixed, id, ru.position])?;
     }
     Ok(())
 }
